@@ -1,0 +1,1 @@
+"""surveyapp: Delphi studies end to end."""
