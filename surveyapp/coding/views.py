@@ -1,0 +1,3 @@
+"""Routes of this feature."""
+
+from surveyapp.coding import bp  # noqa: F401

@@ -1,0 +1,59 @@
+"""Configuration defaults, overridden by instance/config.py and then SURVEYAPP_* variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-key"  # noqa: S105 - refused outside debug and testing
+
+SECRET_KEY = DEFAULT_SECRET_KEY
+DATABASE_URL = ""  # empty: SQLite file in the instance folder
+REPORTS_DIR = ""  # empty: reports/ beside the instance folder
+BASE_URL = "http://127.0.0.1:5000"
+BABEL_DEFAULT_LOCALE = "nl"
+LANGUAGES = ("nl", "en")
+
+MAIL_SENDER = "Delphi-studie <delphi@localhost>"
+MAIL_BACKEND = "smtp"  # "smtp" or "file"
+MAIL_FILE_DIR = ""  # with the file backend: where .eml files go (default instance/mail)
+SMTP_HOST = "localhost"
+SMTP_PORT = 25
+SMTP_USERNAME = ""
+SMTP_PASSWORD = ""
+SMTP_STARTTLS = False
+SMTP_TIMEOUT = 30.0
+MAIL_MAX_ATTEMPTS = 5
+
+LOGIN_RATE_LIMIT = "10 per minute"
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+WTF_CSRF_TIME_LIMIT = None  # an expert may keep a questionnaire open for hours
+
+# Anonymity: panel groups smaller than this are never broken out in feedback or reports.
+MIN_GROUP_SIZE = 5
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read SURVEYAPP_* variables; values that parse as JSON (numbers, booleans) are typed."""
+    settings: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith("SURVEYAPP_") or name == "SURVEYAPP_CONFIG":
+            continue
+        key = name.removeprefix("SURVEYAPP_")
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+        settings[key] = value if isinstance(value, (bool, int, float)) else raw
+    return settings
+
+
+def environment() -> dict[str, Any]:
+    """Return the SURVEYAPP_* settings of this process."""
+    return from_environment(os.environ)

@@ -1,0 +1,85 @@
+"""Fixtures: an app on a fresh database per test (SQLite, or PostgreSQL when asked)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, text
+
+from surveyapp import create_app
+from surveyapp.extensions import db
+from surveyapp.models import Base
+
+# Set by the test command for the PostgreSQL pass, e.g. postgresql+psycopg://...@127.0.0.1:5433/x
+POSTGRES_URL = os.environ.get("SURVEYAPP_TEST_DATABASE_URL", "")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that touches the application database, so both engines can run them."""
+    for item in items:
+        if "app" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """Create the schema once on the test PostgreSQL; each test then truncates its tables."""
+    if not POSTGRES_URL:
+        yield ""
+        return
+    engine = create_engine(POSTGRES_URL)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    yield POSTGRES_URL
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path, postgres_schema: str) -> Iterator[Flask]:
+    """An application on a database of its own, with an app context pushed for the test."""
+    url = postgres_schema or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key",
+            "DATABASE_URL": url,
+            "REPORTS_DIR": str(tmp_path / "reports"),
+            "MAIL_BACKEND": "file",
+            "MAIL_FILE_DIR": str(tmp_path / "mail"),
+            "BASE_URL": "http://testserver",
+            "RATELIMIT_ENABLED": True,
+        }
+    )
+    with app.app_context():
+        if not postgres_schema:
+            db.create_all()
+        try:
+            yield app
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+    if postgres_schema:
+        _truncate_all(postgres_schema)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
