@@ -49,7 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "info"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Amsterdam")
 
-    from surveyapp import auth, coding, publishing, questionnaire, studies
+    from surveyapp import auth, coding, publishing, questionnaire, results, studies
     from surveyapp.auth.services import load_coordinator
 
     app.register_blueprint(auth.bp)
@@ -57,6 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(questionnaire.bp)
     app.register_blueprint(coding.bp)
     app.register_blueprint(publishing.bp)
+    app.register_blueprint(results.bp)
     login_manager.user_loader(load_coordinator)
     return app
 

@@ -1,3 +1,104 @@
-"""Routes of this feature."""
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from surveyapp.coding import bp  # noqa: F401
+from surveyapp.coding import bp
+from surveyapp.coding import services as coding
+from surveyapp.coding.forms import QuoteForm, StatementForm
+from surveyapp.extensions import db
+from surveyapp.models import Item, ItemKind
+from surveyapp.studies.services import StudyError, sections_of
+from surveyapp.studies.views import get_study
+
+
+@bp.get("/")
+@login_required
+def index(study_id: int):
+    study = get_study(study_id)
+    return render_template("coding/index.html", study=study, items=coding.open_items(study))
+
+
+def _get_open_item(study_id: int, item_id: int) -> tuple:
+    study = get_study(study_id)
+    item = db.session.get(Item, item_id)
+    if item is None or item.round.study_id != study.id or item.kind is not ItemKind.OPEN:
+        abort(404)
+    return study, item
+
+
+def _render_item(study, item, statement_form=None, status=200):
+    answers = coding.answers_to_code(item)
+    sections = sections_of(study)
+    section_choices = [(s.id, s.label) for s in sections]
+    statement_form = statement_form or StatementForm(
+        section=item.section_id or (sections[0].id if sections else 0)
+    )
+    statement_form.section.choices = [(0, _("(no section)")), *section_choices]
+    statement_form.sources.choices = [(a.id, str(a.id)) for a in answers]
+    return render_template(
+        "coding/item.html",
+        study=study,
+        item=item,
+        answers=answers,
+        quotes=coding.quotes_by_answer(answers),
+        section_choices=section_choices,
+        statement_form=statement_form,
+    ), status
+
+
+@bp.get("/items/<int:item_id>")
+@login_required
+def item(study_id: int, item_id: int):
+    study, item = _get_open_item(study_id, item_id)
+    return _render_item(study, item)
+
+
+@bp.post("/items/<int:item_id>/quotes")
+@login_required
+def save_quote(study_id: int, item_id: int):
+    study, item = _get_open_item(study_id, item_id)
+    form = QuoteForm()
+    form.section.choices = [(s.id, s.label) for s in sections_of(study)]
+    answer = next((a for a in coding.answers_to_code(item) if str(a.id) == form.answer_id.data), None)
+    if answer is None or not form.validate_on_submit():
+        flash(_("The quote was not saved: give it a text and a section."), "error")
+        return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))
+    section = next(s for s in study.themes if s.id == form.section.data)
+    coding.save_quote(
+        current_user, answer, section=section, text=form.text.data, included=form.included.data
+    )
+    db.session.commit()
+    flash(_("Quote saved in %(section)s.", section=section.label), "success")
+    return redirect(url_for("coding.item", study_id=study.id, item_id=item.id, _anchor=f"answer-{answer.id}"))
+
+
+@bp.post("/items/<int:item_id>/statements")
+@login_required
+def create_statement(study_id: int, item_id: int):
+    study, item = _get_open_item(study_id, item_id)
+    form = StatementForm()
+    answers = {a.id: a for a in coding.answers_to_code(item)}
+    form.section.choices = [(0, ""), *((s.id, s.label) for s in sections_of(study))]
+    form.sources.choices = [(answer_id, str(answer_id)) for answer_id in answers]
+    if not form.validate_on_submit():
+        return _render_item(study, item, form, status=400)
+    section = next((s for s in study.themes if s.id == form.section.data), None)
+    try:
+        statement = coding.create_statement(
+            current_user,
+            study,
+            text=form.text.data,
+            section=section,
+            scale_points=form.scale_points.data,
+            sources=[answers[answer_id] for answer_id in form.sources.data],
+        )
+    except StudyError as error:
+        db.session.rollback()
+        form.text.errors.append(str(error))
+        return _render_item(study, item, form, status=400)
+    db.session.commit()
+    flash(
+        _("Statement added to round %(n)d, linked to %(k)d answers.", n=statement.round.number, k=len(form.sources.data)),
+        "success",
+    )
+    return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))

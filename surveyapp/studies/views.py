@@ -1,10 +1,239 @@
-from flask import render_template
-from flask_login import login_required
+from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
+from surveyapp.extensions import db
+from surveyapp.models import IllegalTransition, ItemKind, Round, RuleFixedError, Study, utcnow
 from surveyapp.studies import bp
+from surveyapp.studies import services as studies
+from surveyapp.studies.forms import ItemForm, PanelForm, RoundForm, RulesForm, StudyForm, ThemesForm
+
+
+def get_study(study_id: int) -> Study:
+    """Return the study if the logged-in coordinator may manage it; 404 otherwise."""
+    study = db.session.get(Study, study_id)
+    if study is None or not studies.can_manage(current_user, study):
+        abort(404)
+    return study
+
+
+def get_round(study: Study, number: int) -> Round:
+    round_ = next((r for r in study.rounds if r.number == number), None)
+    if round_ is None:
+        abort(404)
+    return round_
 
 
 @bp.get("/")
 @login_required
 def index():
-    return render_template("base.html")
+    return render_template("studies/index.html", studies=studies.visible_studies(current_user))
+
+
+@bp.route("/studies/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = StudyForm()
+    if form.validate_on_submit():
+        fields = {name: form[name].data or "" for name in ("subtitle", "organisation", "language")}
+        fields |= {"footer_text": form.footer_text.data or "", "introduction": form.introduction.data or ""}
+        study = studies.create_study(current_user, form.title.data, **fields)
+        db.session.commit()
+        flash(_("Study created. Next: add its chapters and sections."), "success")
+        return redirect(url_for("studies.show", study_id=study.id))
+    return render_template("studies/new.html", form=form)
+
+
+@bp.get("/studies/<int:study_id>")
+@login_required
+def show(study_id: int):
+    study = get_study(study_id)
+    progress = {r.id: studies.round_progress(r) for r in study.rounds if r.state.value != "draft"}
+    return render_template(
+        "studies/show.html",
+        study=study,
+        progress=progress,
+        themes_form=ThemesForm(),
+        round_form=RoundForm(),
+        sections=studies.sections_of(study),
+    )
+
+
+@bp.post("/studies/<int:study_id>/themes")
+@login_required
+def add_themes(study_id: int):
+    study = get_study(study_id)
+    form = ThemesForm()
+    if not form.validate_on_submit():
+        flash(_("Type at least one line such as '1.3 Beleid vs. uitvoering'."), "error")
+        return redirect(url_for("studies.show", study_id=study.id))
+    try:
+        added = studies.add_themes(current_user, study, form.themes.data)
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("Nothing was added: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.show", study_id=study_id))
+    db.session.commit()
+    flash(_("%(n)d chapters or sections added.", n=len(added)), "success")
+    return redirect(url_for("studies.show", study_id=study.id))
+
+
+@bp.route("/studies/<int:study_id>/panel", methods=["GET", "POST"])
+@login_required
+def panel(study_id: int):
+    study = get_study(study_id)
+    form = PanelForm()
+    if form.validate_on_submit():
+        try:
+            result = studies.add_panel_members(
+                current_user, study, form.emails.data, form.group.data or "", form.language.data
+            )
+        except studies.StudyError as error:
+            db.session.rollback()
+            form.emails.errors.append(_("Nothing was added: %(reason)s.", reason=error))
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(added)d members added, %(skipped)d were on the panel already.",
+                    added=result.added,
+                    skipped=result.already_there,
+                ),
+                "success",
+            )
+            return redirect(url_for("studies.panel", study_id=study.id))
+    return render_template("studies/panel.html", study=study, form=form)
+
+
+@bp.route("/studies/<int:study_id>/rules", methods=["GET", "POST"])
+@login_required
+def rules(study_id: int):
+    study = get_study(study_id)
+    form = RulesForm(obj=study)
+    if form.validate_on_submit():
+        try:
+            studies.set_rules(
+                current_user,
+                study,
+                consensus_rule=form.consensus_rule.data,
+                agree_points=form.agree_points.data,
+                quantile_method=form.quantile_method.data,
+                stability_threshold=float(form.stability_threshold.data),
+                retire_stable=form.retire_stable.data,
+                round_cap=form.round_cap.data,
+                min_group_size=form.min_group_size.data,
+            )
+        except RuleFixedError:
+            db.session.rollback()
+            flash(_("The rules were fixed when round 1 opened and cannot change."), "error")
+            return redirect(url_for("studies.rules", study_id=study.id))
+        db.session.commit()
+        flash(_("Consensus and stop rules saved."), "success")
+        return redirect(url_for("studies.show", study_id=study.id))
+    return render_template("studies/rules.html", study=study, form=form)
+
+
+@bp.post("/studies/<int:study_id>/rounds")
+@login_required
+def create_round(study_id: int):
+    study = get_study(study_id)
+    form = RoundForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        round_ = studies.create_round(current_user, study, form.title.data or "")
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("No round was added: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.show", study_id=study.id))
+    db.session.commit()
+    return redirect(url_for("studies.round_page", study_id=study.id, number=round_.number))
+
+
+@bp.get("/studies/<int:study_id>/rounds/<int:number>")
+@login_required
+def round_page(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    return render_template(
+        "studies/round.html",
+        study=study,
+        round=round_,
+        form=_item_form(study),
+        progress=studies.round_progress(round_),
+    )
+
+
+def _item_form(study: Study) -> ItemForm:
+    form = ItemForm()
+    form.section.choices = [(0, _("(no section)"))] + [
+        (s.id, s.label) for s in studies.sections_of(study)
+    ]
+    return form
+
+
+@bp.post("/studies/<int:study_id>/rounds/<int:number>/items")
+@login_required
+def add_item(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    form = _item_form(study)
+    if form.validate_on_submit():
+        section = next((s for s in study.themes if s.id == form.section.data), None)
+        try:
+            studies.add_item(
+                current_user,
+                round_,
+                kind=ItemKind(form.kind.data),
+                text=form.text.data,
+                section=section,
+                scale_points=form.scale_points.data,
+            )
+        except studies.StudyError as error:
+            db.session.rollback()
+            form.text.errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(_("Item added."), "success")
+            return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    return render_template(
+        "studies/round.html",
+        study=study,
+        round=round_,
+        form=form,
+        progress=studies.round_progress(round_),
+    ), 400
+
+
+@bp.post("/studies/<int:study_id>/rounds/<int:number>/open")
+@login_required
+def open_round(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    try:
+        invited = studies.open_round(
+            current_user, round_, current_app.config["BASE_URL"], utcnow()
+        )
+    except (IllegalTransition, studies.StudyError) as error:
+        db.session.rollback()
+        flash(_("The round was not opened: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    db.session.commit()
+    flash(_("Round %(n)d is open; %(invited)d invitations are queued.", n=number, invited=invited), "success")
+    return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+
+
+@bp.post("/studies/<int:study_id>/rounds/<int:number>/close")
+@login_required
+def close_round(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    try:
+        studies.close_round(current_user, round_, utcnow())
+    except IllegalTransition as error:
+        db.session.rollback()
+        flash(_("The round was not closed: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    db.session.commit()
+    flash(_("Round %(n)d is closed. Answers are final.", n=number), "success")
+    return redirect(url_for("studies.round_page", study_id=study.id, number=number))

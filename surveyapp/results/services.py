@@ -1,0 +1,118 @@
+"""A study's statement results: the stats core run on the study's ratings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+from surveyapp.extensions import db
+from surveyapp.models import Coordinator, Item, Round, Study
+from surveyapp.stats import ItemStats, Settings, Stability, compare_rounds, describe_item, parse_rule
+from surveyapp.stats import should_retire as stop_rule_met
+from surveyapp.stats.frames import lineage_roots, rating_frame
+from surveyapp.studies.services import add_item
+
+
+def study_settings(study: Study, scale_points: int) -> Settings:
+    """Return the stats settings a study's rules give for a scale of this many points."""
+    points = study.agree_points
+    return Settings(
+        scale_min=1,
+        scale_max=scale_points,
+        agree=(scale_points - points + 1, scale_points),
+        disagree=(1, points),
+        quantile=study.quantile_method,
+        rule=parse_rule(study.consensus_rule),
+        stability_threshold=study.stability_threshold,
+        min_group_size=study.min_group_size,
+        retire_stable=study.retire_stable,
+    )
+
+
+@dataclass(frozen=True)
+class StatementFigures:
+    """One statement followed through the rounds that rated it."""
+
+    item: Item  # the statement as asked in its latest round
+    rounds: tuple[tuple[int, ItemStats], ...]  # (round number, figures), oldest first
+    changes: tuple[tuple[int, int, Stability], ...]  # (from round, to round, movement)
+    groups: tuple[tuple[str, ItemStats], ...]  # latest round per panel group large enough
+    retire: bool  # the stop rule says: do not ask again
+
+    @property
+    def latest(self) -> ItemStats:
+        return self.rounds[-1][1]
+
+    @property
+    def latest_change(self) -> Stability | None:
+        return self.changes[-1][2] if self.changes else None
+
+
+def _values(frame: pd.DataFrame) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in frame["value"]]
+
+
+def study_results(study: Study) -> list[StatementFigures]:
+    """Compute figures for every rated statement of the study, in asking order."""
+    frame, items = rating_frame(db.session, study.id)
+    roots = lineage_roots(items)
+    latest_item: dict[int, Item] = {}
+    asked: dict[int, list[int]] = {}
+    for item in items.values():  # ordered by round, so the last one wins
+        latest_item[roots[item.id]] = item
+        asked.setdefault(roots[item.id], []).append(item.round.number)
+    results: list[StatementFigures] = []
+    for root, item in latest_item.items():
+        settings = study_settings(study, item.scale_points or 5)
+        rows = frame[frame["item"] == root]
+        asked_in = asked[root]
+        by_round = {number: rows[rows["round"] == number] for number in asked_in}
+        rounds = tuple((n, describe_item(_values(r), settings)) for n, r in by_round.items())
+        changes = tuple(
+            (a, b, compare_rounds(_by_expert(by_round[a]), _by_expert(by_round[b]), settings))
+            for a, b in zip(asked_in, asked_in[1:], strict=False)
+        )
+        last = by_round[asked_in[-1]]
+        groups = tuple(
+            (name, describe_item(_values(part), settings))
+            for name, part in last.groupby("group", sort=True)
+            if len(part) >= study.min_group_size
+        )
+        latest = rounds[-1][1]
+        retire = latest.n > 0 and stop_rule_met(
+            latest, changes[-1][2] if changes else None, settings
+        )
+        results.append(StatementFigures(item, rounds, changes, groups, retire))
+    return results
+
+
+def _by_expert(rows: pd.DataFrame) -> dict[int, float | None]:
+    return {
+        int(expert): (None if pd.isna(value) else float(value))
+        for expert, value in zip(rows["expert"], rows["value"], strict=True)
+    }
+
+
+def carry_forward(
+    actor: Coordinator, results: Sequence[StatementFigures], source: Round, target: Round
+) -> list[Item]:
+    """Add to the draft target round every statement of source the stop rule keeps."""
+    carried = []
+    for figures in results:
+        if figures.item.round_id != source.id or figures.retire:
+            continue
+        item = figures.item
+        carried.append(
+            add_item(
+                actor,
+                target,
+                kind=item.kind,
+                text=item.text,
+                section=item.section,
+                scale_points=item.scale_points,
+                previous_item=item,
+            )
+        )
+    return carried

@@ -1,0 +1,51 @@
+from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from surveyapp.extensions import db
+from surveyapp.models import RoundState
+from surveyapp.results import bp
+from surveyapp.results import services as results
+from surveyapp.studies.services import StudyError, create_round
+from surveyapp.studies.views import get_study
+
+
+@bp.get("/")
+@login_required
+def index(study_id: int):
+    study = get_study(study_id)
+    statements = results.study_results(study)
+    closed = [r for r in study.rounds if r.state is RoundState.CLOSED]
+    can_carry = bool(closed) and closed[-1] is study.rounds[-1]
+    return render_template(
+        "results/index.html",
+        study=study,
+        statements=statements,
+        can_carry=can_carry,
+        last_closed=closed[-1] if closed else None,
+    )
+
+
+@bp.post("/carry-forward")
+@login_required
+def carry_forward(study_id: int):
+    study = get_study(study_id)
+    source = study.rounds[-1] if study.rounds else None
+    if source is None or source.state is not RoundState.CLOSED:
+        flash(_("Close the current round first."), "error")
+        return redirect(url_for("results.index", study_id=study.id))
+    try:
+        target = create_round(current_user, study)
+        carried = results.carry_forward(
+            current_user, results.study_results(study), source, target
+        )
+    except StudyError as error:
+        db.session.rollback()
+        flash(_("No round was prepared: %(reason)s.", reason=error), "error")
+        return redirect(url_for("results.index", study_id=study.id))
+    db.session.commit()
+    flash(
+        _("Round %(n)d prepared with %(k)d statements not yet retired.", n=target.number, k=len(carried)),
+        "success",
+    )
+    return redirect(url_for("studies.round_page", study_id=study.id, number=target.number))

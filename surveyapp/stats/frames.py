@@ -1,0 +1,80 @@
+"""The statistics core's one bridge to the database: a study's ratings as a DataFrame."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveyapp.models import (
+    Answer,
+    Item,
+    ItemKind,
+    PanelGroup,
+    PanelMember,
+    Response,
+    ResponseState,
+    Round,
+)
+
+COLUMNS = ("expert", "item", "item_id", "round", "value", "group", "scale_points")
+
+
+def lineage_roots(items: dict[int, Item]) -> dict[int, int]:
+    """Map each item id to the id of the first item of its lineage across rounds."""
+    roots: dict[int, int] = {}
+    for item_id in items:
+        current = item_id
+        while (previous := items[current].previous_item_id) is not None and previous in items:
+            current = previous
+        roots[item_id] = current
+    return roots
+
+
+def rating_frame(session: Session, study_id: int) -> tuple[pd.DataFrame, dict[int, Item]]:
+    """Return every submitted rating of a study, one row per expert, item and round.
+
+    `item` is the statement's identity across rounds (its lineage root), `item_id` the
+    round's own item; `value` is NaN for "no opinion"; `expert` is an opaque member id.
+    The rating items are returned too, by id.
+    """
+    items = {
+        item.id: item
+        for item in session.scalars(
+            select(Item)
+            .join(Round)
+            .where(Round.study_id == study_id, Item.kind == ItemKind.LIKERT)
+            .order_by(Round.number, Item.position)
+        )
+    }
+    rows = session.execute(
+        select(PanelMember.id, Answer.item_id, Round.number, Answer.value, PanelGroup.name)
+        .select_from(Answer)
+        .join(Response, Answer.response_id == Response.id)
+        .join(Round, Response.round_id == Round.id)
+        .join(PanelMember, Response.member_id == PanelMember.id)
+        .outerjoin(PanelGroup, PanelMember.group_id == PanelGroup.id)
+        .where(
+            Round.study_id == study_id,
+            Response.state == ResponseState.SUBMITTED,
+            Answer.item_id.in_(list(items)),
+            Answer.value.is_not(None) | Answer.no_opinion,
+        )
+    ).all()
+    roots = lineage_roots(items)
+    frame = pd.DataFrame(
+        [
+            (
+                member_id,
+                roots[item_id],
+                item_id,
+                number,
+                float("nan") if value is None else float(value),
+                group,
+                items[item_id].scale_points,
+            )
+            for member_id, item_id, number, value, group in rows
+        ],
+        columns=list(COLUMNS),
+    )
+    return frame.astype({"value": "float64"}), items

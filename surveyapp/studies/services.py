@@ -1,0 +1,275 @@
+"""Coordinator work on a study: creating it, its themes and panel, its rounds and items."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select
+
+from surveyapp.audit import record_action
+from surveyapp.extensions import db
+from surveyapp.stats import parse_rule
+from surveyapp.models import (
+    SCALE_POINTS,
+    Coordinator,
+    Item,
+    ItemKind,
+    OutboxMessage,
+    PanelGroup,
+    PanelMember,
+    Response,
+    ResponseState,
+    Round,
+    RoundState,
+    Study,
+    Theme,
+)
+
+
+class StudyError(ValueError):
+    """A coordinator's request that cannot be carried out as given; nothing was changed."""
+
+
+def visible_studies(coordinator: Coordinator) -> list[Study]:
+    """Return the studies this coordinator may see, newest first."""
+    query = select(Study).order_by(Study.created_at.desc(), Study.id.desc())
+    if not coordinator.is_admin:
+        query = query.where(Study.coordinators.contains(coordinator))
+    return list(db.session.scalars(query))
+
+
+def can_manage(coordinator: Coordinator, study: Study) -> bool:
+    return coordinator.is_admin or coordinator in study.coordinators
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "study"
+
+
+def create_study(actor: Coordinator, title: str, **fields: str) -> Study:
+    """Add a study owned by actor, with a unique slug made from its title."""
+    base = slugify(title)
+    taken = set(db.session.scalars(select(Study.slug).where(Study.slug.like(f"{base}%"))))
+    slug, n = base, 2
+    while slug in taken:
+        slug, n = f"{base}-{n}", n + 1
+    study = Study(slug=slug, title=title.strip(), **fields)
+    study.coordinators.append(actor)
+    db.session.add(study)
+    db.session.flush()
+    record_action(actor, "study.create", study, title=study.title)
+    return study
+
+
+_THEME_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\.?\s+(.+?)\s*$")
+
+
+def parse_themes(text: str) -> list[tuple[str, str]]:
+    """Parse lines like `1 Trends` and `1.3 Beleid vs. uitvoering` into (number, title)."""
+    parsed: list[tuple[str, str]] = []
+    for line_no, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _THEME_LINE.match(line)
+        if match is None:
+            raise StudyError(f"line {line_no}: expected a number and a title, like '1.3 Beleid'")
+        parsed.append((match.group(1), match.group(2)))
+    return parsed
+
+
+def add_themes(actor: Coordinator, study: Study, text: str) -> list[Theme]:
+    """Add chapters (`1 Title`) and sections (`1.3 Title`); a section needs its chapter."""
+    entries = parse_themes(text)
+    existing = {theme.number: theme for theme in study.themes}
+    seen: set[str] = set()
+    for number, _title in entries:
+        if number in existing or number in seen:
+            raise StudyError(f"theme {number} exists already")
+        seen.add(number)
+    added: list[Theme] = []
+    position = max((theme.position for theme in study.themes), default=0)
+    for number, title in entries:
+        parent = None
+        if "." in number:
+            chapter_number = number.split(".")[0]
+            parent = existing.get(chapter_number)
+            if parent is None:
+                raise StudyError(f"section {number} needs chapter {chapter_number} first")
+        position += 1
+        theme = Theme(study=study, parent=parent, number=number, title=title, position=position)
+        db.session.add(theme)
+        existing[number] = theme
+        added.append(theme)
+    record_action(actor, "themes.add", study, numbers=[t.number for t in added])
+    return added
+
+
+def sections_of(study: Study) -> list[Theme]:
+    """Return the study's sections in their numbered order."""
+    return sorted(
+        (theme for theme in study.themes if not theme.is_chapter), key=lambda t: _number_key(t)
+    )
+
+
+def _number_key(theme: Theme) -> tuple[int, ...]:
+    return tuple(int(part) for part in theme.number.split("."))
+
+
+@dataclass(frozen=True)
+class PanelImport:
+    added: int
+    already_there: int
+
+
+def add_panel_members(
+    actor: Coordinator, study: Study, emails_text: str, group_name: str, language: str
+) -> PanelImport:
+    """Add the pasted addresses (one per line, or separated by commas or semicolons).
+
+    Any invalid address refuses the whole paste, naming it; addresses already on the panel
+    are counted and left as they are.
+    """
+    raw = [part.strip() for part in re.split(r"[\s,;]+", emails_text) if part.strip()]
+    if not raw:
+        raise StudyError("paste at least one email address")
+    emails: list[str] = []
+    bad: list[str] = []
+    for address in raw:
+        try:
+            emails.append(validate_email(address, check_deliverability=False).normalized.lower())
+        except EmailNotValidError:
+            bad.append(address)
+    if bad:
+        raise StudyError("not an email address: " + ", ".join(bad[:5]))
+    group = None
+    if group_name.strip():
+        group = db.session.scalar(
+            select(PanelGroup).where(
+                PanelGroup.study_id == study.id, PanelGroup.name == group_name.strip()
+            )
+        )
+        if group is None:
+            group = PanelGroup(study=study, name=group_name.strip())
+            db.session.add(group)
+    present = set(
+        db.session.scalars(select(PanelMember.email).where(PanelMember.study_id == study.id))
+    )
+    added = 0
+    for email in dict.fromkeys(emails):
+        if email in present:
+            continue
+        db.session.add(PanelMember(study=study, email=email, group=group, language=language))
+        added += 1
+    record_action(actor, "panel.add", study, added=added, group=group_name.strip())
+    return PanelImport(added=added, already_there=len(set(emails)) - added)
+
+
+def set_rules(actor: Coordinator, study: Study, **rules: object) -> None:
+    """Change the consensus and stop rules; refused (RuleFixedError) once round 1 opened."""
+    rule = rules.get("consensus_rule")
+    if isinstance(rule, str):
+        rules["consensus_rule"] = str(parse_rule(rule))
+    study.set_rules(**rules)
+    record_action(actor, "rules.set", study, **{k: str(v) for k, v in rules.items()})
+
+
+def create_round(actor: Coordinator, study: Study, title: str = "") -> Round:
+    """Add the next round of the study as a draft."""
+    if study.rounds and study.rounds[-1].state is not RoundState.CLOSED:
+        raise StudyError("close the current round before adding the next one")
+    if len(study.rounds) >= study.round_cap:
+        raise StudyError(f"the study's round cap ({study.round_cap}) is reached")
+    round_ = Round(study=study, number=len(study.rounds) + 1, title=title.strip())
+    db.session.add(round_)
+    db.session.flush()
+    record_action(actor, "round.create", study, round=round_.number)
+    return round_
+
+
+def add_item(
+    actor: Coordinator,
+    round_: Round,
+    *,
+    kind: ItemKind,
+    text: str,
+    section: Theme | None = None,
+    scale_points: int | None = None,
+    sources: Iterable[object] = (),
+    previous_item: Item | None = None,
+) -> Item:
+    """Add a question or statement at the end of a draft round."""
+    if round_.state is not RoundState.DRAFT:
+        raise StudyError("items can only be added while the round is a draft")
+    if not text.strip():
+        raise StudyError("an item needs a text")
+    if kind is ItemKind.LIKERT and scale_points not in SCALE_POINTS:
+        raise StudyError("a rating scale has 5, 7 or 9 points")
+    item = Item(
+        kind=kind,
+        text=text.strip(),
+        section=section,
+        scale_points=scale_points if kind is ItemKind.LIKERT else None,
+        position=len(round_.items) + 1,
+        previous_item=previous_item,
+    )
+    item.sources.extend(sources)  # type: ignore[arg-type]
+    round_.items.append(item)
+    record_action(actor, "item.add", round_.study, round=round_.number, kind=kind.value)
+    return item
+
+
+def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
+    """Open the round, fix the study's rules, and queue one invitation per member."""
+    from surveyapp.mail.services import queue_round_invitations
+
+    if not round_.study.members:
+        raise StudyError("add panel members before opening a round")
+    round_.open(now)
+    round_.study.fix_rules(now)
+    messages = queue_round_invitations(round_, base_url, now)
+    record_action(actor, "round.open", round_.study, round=round_.number, invited=len(messages))
+    return len(messages)
+
+
+def close_round(actor: Coordinator, round_: Round, now: datetime) -> None:
+    round_.close(now)
+    record_action(actor, "round.close", round_.study, round=round_.number)
+
+
+@dataclass(frozen=True)
+class RoundProgress:
+    invited: int
+    started: int
+    submitted: int
+
+    @property
+    def percent_submitted(self) -> int:
+        return round(100 * self.submitted / self.invited) if self.invited else 0
+
+
+def round_progress(round_: Round) -> RoundProgress:
+    """Count invitations, started and submitted responses for a round."""
+    counts = dict(
+        db.session.execute(
+            select(Response.state, func.count())
+            .where(Response.round_id == round_.id)
+            .group_by(Response.state)
+        ).all()
+    )
+    invited = db.session.scalar(
+        select(func.count(func.distinct(OutboxMessage.member_id))).where(
+            OutboxMessage.round_id == round_.id, OutboxMessage.kind == "invitation"
+        )
+    )
+    submitted = counts.get(ResponseState.SUBMITTED, 0)
+    return RoundProgress(
+        invited=invited or 0,
+        started=submitted + counts.get(ResponseState.DRAFT, 0),
+        submitted=submitted,
+    )
