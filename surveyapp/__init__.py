@@ -37,6 +37,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"], app.instance_path
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app.config["REPORTS_DIR"] = app.config["REPORTS_DIR"] or str(
+        Path(app.instance_path).parent / "reports"
+    )
+    app.config["MAIL_FILE_DIR"] = app.config["MAIL_FILE_DIR"] or str(
+        Path(app.instance_path) / "mail"
+    )
 
     db.init_app(app)
     with app.app_context():

@@ -8,6 +8,8 @@ import click
 from flask.cli import FlaskGroup, with_appcontext
 
 from surveyapp import create_app
+from surveyapp.anthology.command import anthology_group
+from surveyapp.stats.command import stats_command
 
 cli = FlaskGroup(create_app=create_app, help="Run and manage surveyapp Delphi studies.")
 
@@ -53,8 +55,35 @@ def serve_command(host: str, port: int) -> None:
     from flask import current_app
     from werkzeug.serving import run_simple
 
+    from surveyapp.worker import start_background_worker
+
+    app = current_app._get_current_object()
+    stop = start_background_worker(app)  # mail and anthology builds, outside the requests
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    try:
+        run_simple(host, port, app, threaded=True)
+    finally:
+        stop.set()
+
+
+@cli.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between passes.")
+@click.option("--once", is_flag=True, help="Do what is due now, then stop.")
+@with_appcontext
+def worker_command(interval: float, once: bool) -> None:
+    """Deliver queued mail and build queued anthologies (run beside gunicorn)."""
+    import time
+
+    from flask import current_app
+
+    from surveyapp.worker import run_once
+
+    app = current_app._get_current_object()
+    while True:
+        run_once(app)
+        if once:
+            return
+        time.sleep(interval)
 
 
 # --- mail -------------------------------------------------------------------------------
@@ -63,7 +92,69 @@ def serve_command(host: str, port: int) -> None:
 # --- demo -------------------------------------------------------------------------------
 
 
+@cli.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the demo study (once) and build its anthology into the reports folder."""
+    from flask import current_app
+
+    from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
+    from surveyapp.extensions import db
+    from surveyapp.models import utcnow
+    from surveyapp.publishing.services import gather_anthology, write_anthology
+
+    login = f"Coordinator login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
+    if demo_exists():
+        click.echo("The demo study is already there; nothing was changed.")
+        click.echo(login)
+        click.echo("The expert link was printed when the demo was loaded.")
+        return
+    click.echo("Loading the demo study…")
+    demo = load_demo(current_app.config["BASE_URL"], utcnow())
+    db.session.commit()
+    out = Path(current_app.config["REPORTS_DIR"]) / "demo-bloemlezing.pdf"
+    write_anthology(gather_anthology(demo.study), out, out.with_suffix(".html"))
+    click.echo(f"Demo study loaded: {demo.study.title}")
+    click.echo(login)
+    click.echo(f"Expert link (round 3 is open): {demo.expert_link}")
+    click.echo(f"Anthology: {out} and {out.with_suffix('.html')}")
+
+
 # --- statistics -------------------------------------------------------------------------
+
+cli.add_command(stats_command)
 
 
 # --- anthology --------------------------------------------------------------------------
+
+cli.add_command(anthology_group)
+
+
+@anthology_group.command("build")
+@click.argument("study")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--html", "html", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def anthology_build_command(study: str, out: Path, html: Path | None) -> None:
+    """Build the anthology of STUDY (its id or slug) from its included quotes and results."""
+    from sqlalchemy import or_, select
+
+    from surveyapp.extensions import db
+    from surveyapp.models import Study
+    from surveyapp.publishing.services import gather_anthology, write_anthology
+
+    found = db.session.scalar(
+        select(Study).where(
+            or_(Study.slug == study, Study.id == (int(study) if study.isdigit() else -1))
+        )
+    )
+    if found is None:
+        raise click.ClickException(f"no study {study!r}; give its number or its slug")
+    anthology = gather_anthology(found)
+    with click.progressbar(length=100, label="Building the anthology") as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.update(100 * done // max(total, 1) - bar.pos)
+
+        write_anthology(anthology, out, html, progress)
+    click.echo(f"Written: {out}" + (f" and {html}" if html else ""))

@@ -84,7 +84,12 @@ def save_quote(
     quote.text = text
     quote.included = included
     record_action(
-        actor, "quote.save", section.study, answer=answer.id, included=included, section=section.number
+        actor,
+        "quote.save",
+        section.study,
+        answer=answer.id,
+        included=included,
+        section=section.number,
     )
     return quote
 

@@ -59,7 +59,9 @@ def save_quote(study_id: int, item_id: int):
     study, item = _get_open_item(study_id, item_id)
     form = QuoteForm()
     form.section.choices = [(s.id, s.label) for s in sections_of(study)]
-    answer = next((a for a in coding.answers_to_code(item) if str(a.id) == form.answer_id.data), None)
+    answer = next(
+        (a for a in coding.answers_to_code(item) if str(a.id) == form.answer_id.data), None
+    )
     if answer is None or not form.validate_on_submit():
         flash(_("The quote was not saved: give it a text and a section."), "error")
         return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))
@@ -69,7 +71,9 @@ def save_quote(study_id: int, item_id: int):
     )
     db.session.commit()
     flash(_("Quote saved in %(section)s.", section=section.label), "success")
-    return redirect(url_for("coding.item", study_id=study.id, item_id=item.id, _anchor=f"answer-{answer.id}"))
+    return redirect(
+        url_for("coding.item", study_id=study.id, item_id=item.id, _anchor=f"answer-{answer.id}")
+    )
 
 
 @bp.post("/items/<int:item_id>/statements")
@@ -98,7 +102,11 @@ def create_statement(study_id: int, item_id: int):
         return _render_item(study, item, form, status=400)
     db.session.commit()
     flash(
-        _("Statement added to round %(n)d, linked to %(k)d answers.", n=statement.round.number, k=len(form.sources.data)),
+        _(
+            "Statement added to round %(n)d, linked to %(k)d answers.",
+            n=statement.round.number,
+            k=len(form.sources.data),
+        ),
         "success",
     )
     return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -9,7 +10,14 @@ import pandas as pd
 
 from surveyapp.extensions import db
 from surveyapp.models import Coordinator, Item, Round, Study
-from surveyapp.stats import ItemStats, Settings, Stability, compare_rounds, describe_item, parse_rule
+from surveyapp.stats import (
+    ItemStats,
+    Settings,
+    Stability,
+    compare_rounds,
+    describe_item,
+    parse_rule,
+)
 from surveyapp.stats import should_retire as stop_rule_met
 from surveyapp.stats.frames import lineage_roots, rating_frame
 from surveyapp.studies.services import add_item
@@ -72,7 +80,7 @@ def study_results(study: Study) -> list[StatementFigures]:
         rounds = tuple((n, describe_item(_values(r), settings)) for n, r in by_round.items())
         changes = tuple(
             (a, b, compare_rounds(_by_expert(by_round[a]), _by_expert(by_round[b]), settings))
-            for a, b in zip(asked_in, asked_in[1:], strict=False)
+            for a, b in itertools.pairwise(asked_in)
         )
         last = by_round[asked_in[-1]]
         groups = tuple(

@@ -36,16 +36,18 @@ def carry_forward(study_id: int):
         return redirect(url_for("results.index", study_id=study.id))
     try:
         target = create_round(current_user, study)
-        carried = results.carry_forward(
-            current_user, results.study_results(study), source, target
-        )
+        carried = results.carry_forward(current_user, results.study_results(study), source, target)
     except StudyError as error:
         db.session.rollback()
         flash(_("No round was prepared: %(reason)s.", reason=error), "error")
         return redirect(url_for("results.index", study_id=study.id))
     db.session.commit()
     flash(
-        _("Round %(n)d prepared with %(k)d statements not yet retired.", n=target.number, k=len(carried)),
+        _(
+            "Round %(n)d prepared with %(k)d statements not yet retired.",
+            n=target.number,
+            k=len(carried),
+        ),
         "success",
     )
     return redirect(url_for("studies.round_page", study_id=study.id, number=target.number))

@@ -51,9 +51,7 @@ class PanelForm(FlaskForm):
 
 
 class RulesForm(FlaskForm):
-    consensus_rule = StringField(
-        _l("Consensus rule"), validators=[DataRequired(), Length(max=200)]
-    )
+    consensus_rule = StringField(_l("Consensus rule"), validators=[DataRequired(), Length(max=200)])
     agree_points = IntegerField(
         _l("Points in the agreement band"), validators=[InputRequired(), NumberRange(1, 4)]
     )

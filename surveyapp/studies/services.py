@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from surveyapp.audit import record_action
 from surveyapp.extensions import db
-from surveyapp.stats import parse_rule
 from surveyapp.models import (
     SCALE_POINTS,
     Coordinator,
@@ -29,6 +28,7 @@ from surveyapp.models import (
     Study,
     Theme,
 )
+from surveyapp.stats import parse_rule
 
 
 class StudyError(ValueError):

@@ -36,7 +36,10 @@ def new():
     form = StudyForm()
     if form.validate_on_submit():
         fields = {name: form[name].data or "" for name in ("subtitle", "organisation", "language")}
-        fields |= {"footer_text": form.footer_text.data or "", "introduction": form.introduction.data or ""}
+        fields |= {
+            "footer_text": form.footer_text.data or "",
+            "introduction": form.introduction.data or "",
+        }
         study = studies.create_study(current_user, form.title.data, **fields)
         db.session.commit()
         flash(_("Study created. Next: add its chapters and sections."), "success")
@@ -211,15 +214,16 @@ def open_round(study_id: int, number: int):
     study = get_study(study_id)
     round_ = get_round(study, number)
     try:
-        invited = studies.open_round(
-            current_user, round_, current_app.config["BASE_URL"], utcnow()
-        )
+        invited = studies.open_round(current_user, round_, current_app.config["BASE_URL"], utcnow())
     except (IllegalTransition, studies.StudyError) as error:
         db.session.rollback()
         flash(_("The round was not opened: %(reason)s.", reason=error), "error")
         return redirect(url_for("studies.round_page", study_id=study.id, number=number))
     db.session.commit()
-    flash(_("Round %(n)d is open; %(invited)d invitations are queued.", n=number, invited=invited), "success")
+    flash(
+        _("Round %(n)d is open; %(invited)d invitations are queued.", n=number, invited=invited),
+        "success",
+    )
     return redirect(url_for("studies.round_page", study_id=study.id, number=number))
 
 

@@ -1,0 +1,83 @@
+"""Work that never runs inside a request: anthology builds (and, with mail, delivery)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from flask import Flask
+
+from surveyapp.extensions import db
+from surveyapp.models import AnthologyBuild, BuildState, Study, utcnow
+from surveyapp.publishing.services import claim_build, gather_anthology, write_anthology
+
+log = logging.getLogger(__name__)
+
+
+def run_next_build(
+    reports_dir: Path, now_fn: Callable[[], datetime] = utcnow
+) -> AnthologyBuild | None:
+    """Build the oldest queued anthology, committing its progress as it goes."""
+    build = claim_build(now_fn())
+    if build is None:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    last_percent = -1
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last_percent
+        percent = 100 * done // max(total, 1)
+        if percent - last_percent >= 5 or done == total:
+            build.progress_done, build.progress_total = done, total
+            db.session.commit()
+            last_percent = percent
+
+    try:
+        study = db.session.get(Study, build.study_id)
+        assert study is not None  # the build row would be gone with its study
+        stem = reports_dir / f"{study.slug}-{build.id}"
+        write_anthology(
+            gather_anthology(study), stem.with_suffix(".pdf"), stem.with_suffix(".html"), progress
+        )
+    except Exception as error:  # a failed build is reported on the page, not lost in a log
+        log.exception("anthology build %s failed", build.id)
+        db.session.rollback()
+        build.state = BuildState.FAILED
+        build.error = f"{type(error).__name__}: {error}"
+    else:
+        build.state = BuildState.DONE
+        build.pdf_path = str(stem.with_suffix(".pdf"))
+        build.html_path = str(stem.with_suffix(".html"))
+    build.finished_at = now_fn()
+    db.session.commit()
+    return build
+
+
+def run_once(app: Flask) -> None:
+    """Do what is due now: deliver queued mail, then run queued anthology builds."""
+    from surveyapp.mail.delivery import deliver_outbox
+
+    with app.app_context():
+        deliver_outbox(app.config)
+        while run_next_build(Path(app.config["REPORTS_DIR"])) is not None:
+            pass
+
+
+def start_background_worker(app: Flask, interval: float = 2.0) -> threading.Event:
+    """Run run_once every interval seconds in a daemon thread; set the event to stop it."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.is_set():
+            try:
+                run_once(app)
+            except Exception:  # keep the worker alive; the next pass tries again
+                log.exception("background work failed")
+            stop.wait(interval)
+
+    threading.Thread(target=loop, name="surveyapp-worker", daemon=True).start()
+    return stop

@@ -1,0 +1,80 @@
+"""Coordinator login: argon2id hashes, CSRF, clear refusals, a rate limit."""
+
+from sqlalchemy import select
+
+from surveyapp.extensions import db
+from surveyapp.models import AuditEntry, Coordinator
+from tests.builders import PASSWORD, csrf_token, login, make_coordinator
+
+
+def test_password_is_stored_as_argon2id(app):
+    coordinator = make_coordinator()
+    assert coordinator.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in coordinator.password_hash
+
+
+def test_login_and_logout(client, app):
+    coordinator = make_coordinator()
+    assert client.get("/").status_code == 302  # studies need a login
+    login(client, coordinator)
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Log out" in page.get_data(as_text=True) or "Uitloggen" in page.get_data(as_text=True)
+    client.post("/logout", data={"csrf_token": csrf_token(client)})
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client, app):
+    coordinator = make_coordinator()
+    client.get("/login")
+    response = client.post(
+        "/login?lang=en",
+        data={"email": coordinator.email, "password": "wrong", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Coordinator, coordinator.id).last_login_at is None
+    assert db.session.scalars(select(AuditEntry)).all() == []
+
+
+def test_unknown_email_gets_the_same_answer(client, app):
+    make_coordinator()
+    client.get("/login")
+    response = client.post(
+        "/login?lang=en",
+        data={"email": "nobody@example.org", "password": "x", "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 401
+    assert "do not match an account" in response.get_data(as_text=True)
+
+
+def test_login_without_csrf_token_changes_nothing(client, app):
+    coordinator = make_coordinator()
+    response = client.post("/login", data={"email": coordinator.email, "password": PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/").status_code == 302
+
+
+def test_login_is_rate_limited(app, client):
+    app.config["LOGIN_RATE_LIMIT"] = "3 per minute"
+    coordinator = make_coordinator()
+    client.get("/login")
+    token = csrf_token(client)
+    codes = [
+        client.post(
+            "/login", data={"email": coordinator.email, "password": "nope", "csrf_token": token}
+        ).status_code
+        for _ in range(4)
+    ]
+    assert codes == [401, 401, 401, 429]
+
+
+def test_dutch_is_the_default_language(client, app):
+    page = client.get("/login").get_data(as_text=True)
+    assert 'lang="nl"' in page
+    assert "Inloggen" in page
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert 'lang="en"' in english
+    assert "Log in" in english

@@ -1,0 +1,239 @@
+"""The coordinator's side: a study, its themes and panel, rules, rounds and items."""
+
+from sqlalchemy import func, select
+
+from surveyapp.extensions import db
+from surveyapp.models import (
+    Item,
+    OutboxMessage,
+    PanelMember,
+    RoundState,
+    Study,
+    Theme,
+)
+from tests.builders import (
+    csrf_token,
+    likert,
+    login,
+    make_coordinator,
+    make_member,
+    make_round,
+    make_section,
+    make_study,
+)
+
+
+def _post(client, url, **data):
+    client.get("/")
+    return client.post(url + "?lang=en", data={"csrf_token": csrf_token(client), **data})
+
+
+def _count(model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_create_a_study(client, app):
+    login(client, make_coordinator())
+    response = _post(client, "/studies/new", title="Trends en knelpunten", language="nl")
+    assert response.status_code == 302
+    study = db.session.scalar(select(Study))
+    assert study.slug == "trends-en-knelpunten"
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "Trends en knelpunten" in page
+    assert "No rounds yet" in page  # a helpful empty state
+
+
+def test_a_study_without_a_title_is_refused(client, app):
+    login(client, make_coordinator())
+    response = _post(client, "/studies/new", title="")
+    assert response.status_code == 200
+    assert "This field is required" in response.get_data(as_text=True)
+    assert _count(Study) == 0
+
+
+def test_themes_are_added_as_numbered_chapters_and_sections(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    _post(client, f"/studies/{study.id}/themes", themes="1 Trends\n1.3 Beleid vs. uitvoering")
+    sections = db.session.scalars(select(Theme).where(Theme.parent_id.is_not(None))).all()
+    assert [(s.number, s.title, s.parent.number) for s in sections] == [
+        ("1.3", "Beleid vs. uitvoering", "1")
+    ]
+
+
+def test_a_bad_theme_line_adds_nothing(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/themes", themes="1 Trends\nno number here")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "line 2" in page
+    assert _count(Theme) == 0
+
+
+def test_panel_paste_adds_members_with_a_group_and_skips_duplicates(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    _post(
+        client,
+        f"/studies/{study.id}/panel",
+        emails="a@x.nl\nB@x.nl, c@x.nl",
+        group="zorg",
+        language="nl",
+    )
+    response = _post(
+        client, f"/studies/{study.id}/panel", emails="a@x.nl; d@x.nl", group="zorg", language="en"
+    )
+    page = client.get(
+        response.location + "&lang=en"
+        if "?" in response.location
+        else response.location + "?lang=en"
+    ).get_data(as_text=True)
+    assert "1 members added, 1 were on the panel already" in page
+    members = db.session.scalars(select(PanelMember).order_by(PanelMember.email)).all()
+    assert [(m.email, m.group.name) for m in members] == [
+        ("a@x.nl", "zorg"),
+        ("b@x.nl", "zorg"),
+        ("c@x.nl", "zorg"),
+        ("d@x.nl", "zorg"),
+    ]
+
+
+def test_a_panel_paste_with_a_bad_address_adds_nobody(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    response = _post(
+        client, f"/studies/{study.id}/panel", emails="a@x.nl\nnot-an-address", group=""
+    )
+    assert "not-an-address" in response.get_data(as_text=True)
+    assert _count(PanelMember) == 0
+
+
+def test_rules_can_change_before_round_one_and_not_after(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    rules = {
+        "consensus_rule": "agreement >= 80, iqr <= 1",
+        "agree_points": 2,
+        "quantile_method": "weibull",
+        "stability_threshold": "15",
+        "retire_stable": "y",
+        "round_cap": 3,
+        "min_group_size": 5,
+    }
+    assert _post(client, f"/studies/{study.id}/rules", **rules).status_code == 302
+    db.session.expire_all()
+    assert study.quantile_method == "weibull"
+    assert study.consensus_rule.replace(" ", "") == "agreement>=80,iqr<=1"
+
+    bad = _post(client, f"/studies/{study.id}/rules", **(rules | {"consensus_rule": "vibes>=3"}))
+    assert bad.status_code == 200
+    db.session.expire_all()
+    assert study.consensus_rule.replace(" ", "") == "agreement>=80,iqr<=1"
+
+    make_round(study, state=RoundState.OPEN)
+    _post(client, f"/studies/{study.id}/rules", **(rules | {"quantile_method": "linear"}))
+    db.session.expire_all()
+    assert study.quantile_method == "weibull"
+    assert study.rule_fixed_at is not None
+
+
+def test_build_a_round_open_it_and_close_it(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    section = make_section(study, "1.3", "Beleid vs. uitvoering")
+    make_member(study)
+    make_member(study)
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/rounds", title="Verkenning")
+    assert response.location.endswith(f"/studies/{study.id}/rounds/1")
+    _post(
+        client,
+        f"/studies/{study.id}/rounds/1/items",
+        kind="open",
+        text="Welke trends?",
+        section=section.id,
+        scale_points=5,
+    )
+    _post(
+        client,
+        f"/studies/{study.id}/rounds/1/items",
+        kind="likert",
+        text="Er is te weinig capaciteit.",
+        section=0,
+        scale_points=7,
+    )
+    items = db.session.scalars(select(Item).order_by(Item.position)).all()
+    assert [(i.kind.value, i.scale_points, i.section_id) for i in items] == [
+        ("open", None, section.id),
+        ("likert", 7, None),
+    ]
+    opened = _post(client, f"/studies/{study.id}/rounds/1/open")
+    page = client.get(opened.location + "?lang=en").get_data(as_text=True)
+    assert "invitations are queued" in page
+    db.session.expire_all()
+    round_ = study.rounds[0]
+    assert round_.state is RoundState.OPEN
+    assert study.rule_fixed_at is not None
+    assert _count(OutboxMessage) == 2
+    _post(client, f"/studies/{study.id}/rounds/1/close")
+    db.session.expire_all()
+    assert round_.state is RoundState.CLOSED
+    assert round_.closed_at is not None
+
+
+def test_a_round_without_panel_does_not_open(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_round(study)
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/rounds/1/open")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "add panel members before opening a round" in page
+    db.session.expire_all()
+    assert study.rounds[0].state is RoundState.DRAFT
+    assert _count(OutboxMessage) == 0
+
+
+def test_items_cannot_be_added_to_an_open_round(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_round(study, items=[likert("A")], state=RoundState.OPEN)
+    login(client, coordinator)
+    response = _post(
+        client,
+        f"/studies/{study.id}/rounds/1/items",
+        kind="open",
+        text="B",
+        section=0,
+        scale_points=5,
+    )
+    assert response.status_code == 400
+    assert "only be added while the round is a draft" in response.get_data(as_text=True)
+    assert _count(Item) == 1
+
+
+def test_a_closed_round_does_not_reopen(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_member(study)
+    make_round(study, state=RoundState.CLOSED)
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/rounds/1/open")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "not draft" in page
+    db.session.expire_all()
+    assert study.rounds[0].state is RoundState.CLOSED
+
+
+def test_other_coordinators_cannot_see_a_study(client, app):
+    owner = make_coordinator()
+    study = make_study(owner)
+    login(client, make_coordinator())
+    assert client.get(f"/studies/{study.id}").status_code == 404
+    assert study.title not in client.get("/").get_data(as_text=True)
