@@ -89,6 +89,124 @@ def worker_command(interval: float, once: bool) -> None:
 # --- mail -------------------------------------------------------------------------------
 
 
+@cli.group("mail")
+def mail_group() -> None:
+    """Deliver queued email and inspect the outbox."""
+
+
+@mail_group.command("send")
+@click.option("--worker", is_flag=True, help="Keep running and deliver mail as it becomes due.")
+@click.option(
+    "--interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds between passes in worker mode.",
+)
+@click.option(
+    "--limit", default=100, show_default=True, type=click.IntRange(min=1), help="Mails per pass."
+)
+@with_appcontext
+def mail_send_command(worker: bool, interval: float, limit: int) -> None:
+    """Deliver the mail that is due (once, or as a worker until Ctrl+C)."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from surveyapp.mail.delivery import DeliveryReport, deliver_outbox, run_worker
+
+    config = current_app.config
+    if not worker:
+        try:
+            click.echo(str(deliver_outbox(config, limit=limit)))
+        except ValueError as error:
+            raise click.ClickException(str(error)) from error
+        return
+
+    stop = threading.Event()
+    last_stuck = 0
+
+    def report(outcome: DeliveryReport) -> None:
+        nonlocal last_stuck
+        if outcome.sent or outcome.failed or outcome.retried or outcome.stuck != last_stuck:
+            click.echo(str(outcome))
+        last_stuck = outcome.stuck
+
+    def error(problem: Exception) -> None:
+        click.echo(f"database unavailable, trying again: {problem}", err=True)
+
+    previous = {
+        number: signal.signal(number, lambda *_: stop.set())
+        for number in (signal.SIGINT, signal.SIGTERM)
+    }
+    click.echo(f"Delivering mail every {interval:g} s; Ctrl+C stops after the current message.")
+    try:
+        run_worker(config, interval, stop, on_report=report, on_error=error, limit=limit)
+    except ValueError as problem:
+        raise click.ClickException(str(problem)) from problem
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+    click.echo("Mail worker stopped.")
+
+
+@mail_group.command("status")
+@with_appcontext
+def mail_status_command() -> None:
+    """Count the outbox per state and list stuck and failed mails."""
+    from surveyapp.extensions import db
+    from surveyapp.mail.delivery import STUCK_AFTER, outbox_status
+    from surveyapp.models import utcnow
+
+    status = outbox_status(db.session, utcnow())
+    db.session.rollback()
+    click.echo(
+        ", ".join(f"{state.value} {count}" for state, count in status.counts.items())
+        + f" (due now {status.due})"
+    )
+    if status.stuck:
+        minutes = int(STUCK_AFTER.total_seconds() // 60)
+        click.echo(
+            f"Stuck in sending for over {minutes} minutes (the worker stopped mid-send; "
+            "the mail may have gone out, so it is not resent on its own):"
+        )
+        for message in status.stuck:
+            click.echo(
+                f"  #{message.id} {message.kind}, claimed {message.claimed_at:%Y-%m-%d %H:%M} UTC"
+            )
+        click.echo("Check the mail server's log; `surveyapp mail requeue ID` sends one again.")
+    if status.failed:
+        click.echo("Failed (a new invitation or reminder sends a fresh link):")
+        for message in status.failed:
+            click.echo(
+                f"  #{message.id} {message.kind} after {message.attempts} attempts: "
+                f"{message.last_error}"
+            )
+
+
+@mail_group.command("requeue")
+@click.argument("message_ids", nargs=-1, required=True, type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def mail_requeue_command(message_ids: tuple[int, ...], yes: bool) -> None:
+    """Queue stuck mails again, once you know they did not go out."""
+    from surveyapp.extensions import db
+    from surveyapp.mail.delivery import requeue_stuck
+    from surveyapp.models import utcnow
+
+    if not yes:
+        click.confirm(
+            "A stuck mail may already have been delivered; send it again anyway?", abort=True
+        )
+    requeued = requeue_stuck(db.session, message_ids, utcnow())
+    db.session.commit()
+    skipped = sorted(set(message_ids) - set(requeued))
+    click.echo(
+        f"requeued {len(requeued)}" + (f"; not stuck, left alone: {skipped}" if skipped else "")
+    )
+
+
 # --- demo -------------------------------------------------------------------------------
 
 
