@@ -73,7 +73,13 @@ def bar_chart(result: StatementResult, width: float) -> BarChart:
 
 def pdf_drawing(chart: BarChart) -> Drawing:
     """Draw a chart with ReportLab graphics, in the embedded font."""
-    drawing = Drawing(chart.width, chart.height)
+    # The renderer otherwise starts every drawing in Helvetica, a font that is not embedded.
+    drawing = Drawing(
+        chart.width,
+        chart.height,
+        initialFontName=typefaces.REGULAR,
+        initialFontSize=FONT_SIZE,
+    )
     height = chart.height
     for bar in chart.bars:
         drawing.add(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import hashlib
 import io
 import time
 import unicodedata
@@ -15,6 +16,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
 from reportlab.lib.utils import ImageReader, TimeStamp
+from reportlab.pdfbase.pdfdoc import PDFDocument
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -120,7 +122,12 @@ class _Styles:
             hyphenationMinWordLength=6,
         )
         self.bullet = ParagraphStyle(
-            "bullet", parent=self.body, leftIndent=14, bulletIndent=3, spaceAfter=3
+            "bullet",
+            parent=self.body,
+            leftIndent=14,
+            bulletIndent=3,
+            bulletFontName=typefaces.REGULAR,
+            spaceAfter=3,
         )
         self.statement = ParagraphStyle(
             "statement",
@@ -455,30 +462,27 @@ class _AnthologyDocument(BaseDocTemplate):
 
     def beforeDocument(self) -> None:
         self.passes += 1
-        self.canv._doc._timeStamp = self.stamp
+        _stamp(self.canv._doc, self.stamp)
         # Outline levels start collapsed at chapters for a long anthology.
         self.canv.showOutline()
 
     def handle_flowable(self, flowables: list[Flowable]) -> None:
-        before = len(flowables)
         super().handle_flowable(flowables)
-        self._advance(before - len(flowables))
-
-    def _advance(self, step: int) -> None:
         if self.progress is None:
             return
         # Two passes are planned; a third (rare) one stretches the total.
-        planned = self._story_length * max(self.passes, 2)
-        self.total = max(self.total, planned)
-        self.done = min(self.done + max(step, 0), self.total)
+        length = self._story_length
+        self.total = max(self.total, length * max(self.passes, 2))
+        consumed = min(max(length - len(flowables), 0), length)
+        self.done = max(self.done, (self.passes - 1) * length + consumed)
         self.progress(self.done, self.total)
 
     def build(self, flowables: list[Flowable], *args, **kwargs) -> None:  # type: ignore[override]
         self._story_length = len(flowables)
-        self.done = self._story_length * self.passes  # steps of the passes already run
         super().build(flowables, *args, **kwargs)
 
     def finish_progress(self) -> None:
+        """Report the build complete."""
         if self.progress is not None:
             self.total = max(self.total, self.done)
             self.progress(self.total, self.total)
@@ -550,6 +554,18 @@ def _page_templates(footer: str) -> list[PageTemplate]:
         ),
         PageTemplate("columns", columns(body_top, "columns"), onPage=running_footer),
     ]
+
+
+def _stamp(document: PDFDocument, stamp: TimeStamp) -> None:
+    """Date the file and seed its /ID from stamp, as ReportLab would, ignoring the environment.
+
+    ReportLab reads SOURCE_DATE_EPOCH itself; the anthology's own date must win so that the
+    same input gives the same bytes wherever it is built.
+    """
+    document._timeStamp = stamp
+    document.signature = hashlib.md5(usedforsecurity=False)
+    document.signature.update(b"a reportlab document")
+    document.signature.update(ascii(stamp.t).encode("ascii"))
 
 
 def _timestamp(anthology: Anthology) -> TimeStamp:
