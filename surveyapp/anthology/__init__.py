@@ -4,6 +4,7 @@ A pure core: it takes a frozen dataclass tree (or its JSON form) and returns byt
 it imports neither Flask nor the database.
 """
 
+from surveyapp.anthology.html import render_html
 from surveyapp.anthology.loading import group_into_chapters, load_anthology
 from surveyapp.anthology.model import (
     Anthology,
@@ -32,6 +33,7 @@ __all__ = [
     "StatementResult",
     "group_into_chapters",
     "load_anthology",
+    "render_html",
     "render_pdf",
     "validate",
 ]

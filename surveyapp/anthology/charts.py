@@ -42,17 +42,23 @@ class BarChart:
     width: float
     height: float
     axis_left: float
+    font_size: float
+    bar_height: float
 
 
-def bar_chart(result: StatementResult, width: float) -> BarChart:
-    """Lay out one bar per scale label, longest label deciding where the bars start."""
+def bar_chart(result: StatementResult, width: float, scale: float = 1.0) -> BarChart:
+    """Lay out one bar per scale label, longest label deciding where the bars start.
+
+    scale enlarges text and bars alike (the HTML twin draws at twice the PDF's size).
+    """
     typefaces.register()
+    font_size, row_height, bar_height = FONT_SIZE * scale, ROW_HEIGHT * scale, BAR_HEIGHT * scale
     label_width = max(
-        stringWidth(label, typefaces.REGULAR, FONT_SIZE) for label in result.scale_labels
+        stringWidth(label, typefaces.REGULAR, font_size) for label in result.scale_labels
     )
     label_width = min(label_width, width * 0.45)
-    bar_left = label_width + LABEL_GAP
-    room = max(width - bar_left - COUNT_WIDTH, 10.0)
+    bar_left = label_width + LABEL_GAP * scale
+    room = max(width - bar_left - COUNT_WIDTH * scale, 10.0)
     largest = max(result.distribution, default=0) or 1
     bars = tuple(
         Bar(
@@ -61,14 +67,21 @@ def bar_chart(result: StatementResult, width: float) -> BarChart:
             label_right=label_width,
             bar_left=bar_left,
             bar_width=room * count / largest,
-            top=index * ROW_HEIGHT + (ROW_HEIGHT - BAR_HEIGHT) / 2,
-            baseline=index * ROW_HEIGHT + ROW_HEIGHT / 2 + FONT_SIZE * 0.35,
+            top=index * row_height + (row_height - bar_height) / 2,
+            baseline=index * row_height + row_height / 2 + font_size * 0.35,
         )
         for index, (label, count) in enumerate(
             zip(result.scale_labels, result.distribution, strict=True)
         )
     )
-    return BarChart(bars=bars, width=width, height=ROW_HEIGHT * len(bars), axis_left=bar_left)
+    return BarChart(
+        bars=bars,
+        width=width,
+        height=row_height * len(bars),
+        axis_left=bar_left,
+        font_size=font_size,
+        bar_height=bar_height,
+    )
 
 
 def pdf_drawing(chart: BarChart) -> Drawing:
@@ -78,7 +91,7 @@ def pdf_drawing(chart: BarChart) -> Drawing:
         chart.width,
         chart.height,
         initialFontName=typefaces.REGULAR,
-        initialFontSize=FONT_SIZE,
+        initialFontSize=chart.font_size,
     )
     height = chart.height
     for bar in chart.bars:
@@ -88,7 +101,7 @@ def pdf_drawing(chart: BarChart) -> Drawing:
                 height - bar.baseline,
                 bar.label,
                 fontName=typefaces.REGULAR,
-                fontSize=FONT_SIZE,
+                fontSize=chart.font_size,
                 fillColor=HexColor(TEXT_COLOUR),
                 textAnchor="end",
             )
@@ -97,9 +110,9 @@ def pdf_drawing(chart: BarChart) -> Drawing:
             drawing.add(
                 Rect(
                     bar.bar_left,
-                    height - bar.top - BAR_HEIGHT,
+                    height - bar.top - chart.bar_height,
                     bar.bar_width,
-                    BAR_HEIGHT,
+                    chart.bar_height,
                     fillColor=HexColor(BAR_COLOUR),
                     strokeColor=None,
                 )
@@ -110,7 +123,7 @@ def pdf_drawing(chart: BarChart) -> Drawing:
                 height - bar.baseline,
                 str(bar.count),
                 fontName=typefaces.REGULAR,
-                fontSize=FONT_SIZE,
+                fontSize=chart.font_size,
                 fillColor=HexColor(TEXT_COLOUR),
             )
         )

@@ -6,6 +6,8 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from surveyapp.anthology.collation import dutch_sorted
+
 Order = Literal["alphabetical", "given"]
 ConsensusClass = Literal["in", "out", "none"]
 
@@ -17,6 +19,10 @@ class QuoteGroup:
     quotes: tuple[str, ...]
     order: Order = "alphabetical"
 
+    def in_order(self) -> list[str]:
+        """Return the quotes as printed: Dutch alphabetical order unless the order is given."""
+        return list(self.quotes) if self.order == "given" else dutch_sorted(self.quotes)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -26,6 +32,11 @@ class Section:
     title: str | None
     groups: tuple[QuoteGroup, ...]
 
+    @property
+    def heading(self) -> str:
+        """Return the printed heading: number and title, or the number alone."""
+        return f"{self.number} {self.title}" if self.title else self.number
+
 
 @dataclass(frozen=True)
 class Chapter:
@@ -34,6 +45,11 @@ class Chapter:
     number: str
     title: str | None
     sections: tuple[Section, ...]
+
+    @property
+    def heading(self) -> str:
+        """Return the printed heading: number and title, or the number alone."""
+        return f"{self.number} {self.title}" if self.title else self.number
 
 
 class RoundFigure(NamedTuple):

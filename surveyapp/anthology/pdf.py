@@ -36,11 +36,10 @@ from reportlab.platypus.tableofcontents import TableOfContents
 
 from surveyapp.anthology import typefaces
 from surveyapp.anthology.charts import bar_chart, pdf_drawing
-from surveyapp.anthology.collation import dutch_sorted
 from surveyapp.anthology.hyphenation import dutch_hyphenator
 from surveyapp.anthology.markup import Block, Run
 from surveyapp.anthology.markup import parse_blocks as parse_markup
-from surveyapp.anthology.model import Anthology, Chapter, Methods, QuoteGroup, StatementResult
+from surveyapp.anthology.model import Anthology, Chapter, Methods, StatementResult
 from surveyapp.anthology.validation import validate
 from surveyapp.anthology.wording import PDF_LANGUAGE, Wording
 
@@ -286,13 +285,13 @@ class _Story:
         self.add(NextPageTemplate("columns"), FrameBreak())
 
     def _chapter(self, chapter: Chapter) -> None:
-        self._open_chapter(_numbered(chapter.number, chapter.title))
+        self._open_chapter(chapter.heading)
         for section in chapter.sections:
-            heading = self.heading(_numbered(section.number, section.title), self.styles.section, 1)
+            heading = self.heading(section.heading, self.styles.section, 1)
             self.add(heading)
             first = True
             for group in section.groups:
-                for index, quote in enumerate(_ordered(group)):
+                for index, quote in enumerate(group.in_order()):
                     style = (
                         self.styles.group_start if index == 0 and not first else self.styles.quote
                     )
@@ -415,14 +414,6 @@ def _logo(data: bytes) -> Image:
     width, height = reader.getSize()
     scale = min(6 * cm / width, 3 * cm / height, 1.0)
     return Image(io.BytesIO(data), width * scale, height * scale, hAlign="LEFT")
-
-
-def _ordered(group: QuoteGroup) -> list[str]:
-    return list(group.quotes) if group.order == "given" else dutch_sorted(group.quotes)
-
-
-def _numbered(number: str, title: str | None) -> str:
-    return f"{number} {title}" if title else number
 
 
 def _text(text: str) -> str:
