@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request, session
+from flask_babel import get_locale
 
 from surveyapp import config as default_config
 from surveyapp.database import configure_sqlite, database_url
@@ -54,6 +55,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Amsterdam")
+    app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
     from surveyapp import auth, coding, publishing, questionnaire, results, studies
     from surveyapp.auth.services import load_coordinator

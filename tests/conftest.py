@@ -47,6 +47,21 @@ def _truncate_all(url: str) -> None:
     engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in an app context of its own, as in production.
+
+    The test's app context stays pushed for builders and assertions; without this, Flask
+    would reuse it for the requests and share `g` and the database session with them.
+    The test's own transaction ends first: on SQLite every transaction holds the write
+    lock (BEGIN IMMEDIATE), and afterwards the test reads what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(tmp_path: Path, postgres_schema: str) -> Iterator[Flask]:
     """An application on a database of its own, with an app context pushed for the test."""
@@ -63,6 +78,7 @@ def app(tmp_path: Path, postgres_schema: str) -> Iterator[Flask]:
             "RATELIMIT_ENABLED": True,
         }
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         if not postgres_schema:
             db.create_all()

@@ -1,3 +1,4 @@
+from wtforms.fields.choices import SelectChoice
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, SelectMultipleField, TextAreaField
@@ -15,6 +16,9 @@ class StatementForm(FlaskForm):
     text = TextAreaField(_l("Statement for the next round"), validators=[DataRequired()])
     section = SelectField(_l("Section"), coerce=int)
     scale_points = SelectField(
-        _l("Scale"), coerce=int, choices=[(5, "5"), (7, "7"), (9, "9")], default=5
+        _l("Scale"),
+        coerce=int,
+        choices=[SelectChoice(5, "5"), SelectChoice(7, "7"), SelectChoice(9, "9")],
+        default=5,
     )
     sources = SelectMultipleField(_l("From the answers"), coerce=int)

@@ -5,6 +5,8 @@ from flask_login import current_user, login_required
 from surveyapp.coding import bp
 from surveyapp.coding import services as coding
 from surveyapp.coding.forms import QuoteForm, StatementForm
+from wtforms.fields.choices import SelectChoice
+
 from surveyapp.extensions import db
 from surveyapp.models import Item, ItemKind
 from surveyapp.studies.services import StudyError, sections_of
@@ -29,19 +31,19 @@ def _get_open_item(study_id: int, item_id: int) -> tuple:
 def _render_item(study, item, statement_form=None, status=200):
     answers = coding.answers_to_code(item)
     sections = sections_of(study)
-    section_choices = [(s.id, s.label) for s in sections]
+    section_choices = [SelectChoice(s.id, s.label) for s in sections]
     statement_form = statement_form or StatementForm(
         section=item.section_id or (sections[0].id if sections else 0)
     )
-    statement_form.section.choices = [(0, _("(no section)")), *section_choices]
-    statement_form.sources.choices = [(a.id, str(a.id)) for a in answers]
+    statement_form.section.choices = [SelectChoice(0, _("(no section)")), *section_choices]
+    statement_form.sources.choices = [SelectChoice(a.id, str(a.id)) for a in answers]
     return render_template(
         "coding/item.html",
         study=study,
         item=item,
         answers=answers,
         quotes=coding.quotes_by_answer(answers),
-        section_choices=section_choices,
+        sections=sections,
         statement_form=statement_form,
     ), status
 
@@ -58,7 +60,7 @@ def item(study_id: int, item_id: int):
 def save_quote(study_id: int, item_id: int):
     study, item = _get_open_item(study_id, item_id)
     form = QuoteForm()
-    form.section.choices = [(s.id, s.label) for s in sections_of(study)]
+    form.section.choices = [SelectChoice(s.id, s.label) for s in sections_of(study)]
     answer = next(
         (a for a in coding.answers_to_code(item) if str(a.id) == form.answer_id.data), None
     )
@@ -82,8 +84,11 @@ def create_statement(study_id: int, item_id: int):
     study, item = _get_open_item(study_id, item_id)
     form = StatementForm()
     answers = {a.id: a for a in coding.answers_to_code(item)}
-    form.section.choices = [(0, ""), *((s.id, s.label) for s in sections_of(study))]
-    form.sources.choices = [(answer_id, str(answer_id)) for answer_id in answers]
+    form.section.choices = [
+        SelectChoice(0, ""),
+        *(SelectChoice(s.id, s.label) for s in sections_of(study)),
+    ]
+    form.sources.choices = [SelectChoice(answer_id, str(answer_id)) for answer_id in answers]
     if not form.validate_on_submit():
         return _render_item(study, item, form, status=400)
     section = next((s for s in study.themes if s.id == form.section.data), None)

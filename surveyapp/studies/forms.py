@@ -1,3 +1,4 @@
+from wtforms.fields.choices import SelectChoice
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -20,7 +21,7 @@ from wtforms.validators import (
 
 from surveyapp.stats import RuleError, parse_rule
 
-LANGUAGE_CHOICES = [("nl", "Nederlands"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
 
 class StudyForm(FlaskForm):
@@ -57,7 +58,10 @@ class RulesForm(FlaskForm):
     )
     quantile_method = SelectField(
         _l("Quantile method"),
-        choices=[("linear", "linear (Hyndman–Fan 7)"), ("weibull", "weibull (SPSS, type 6)")],
+        choices=[
+            SelectChoice("linear", "linear (Hyndman–Fan 7)"),
+            SelectChoice("weibull", "weibull (SPSS, type 6)"),
+        ],
     )
     stability_threshold = DecimalField(
         _l("Stable when the distribution changes at most (%)"),
@@ -83,7 +87,10 @@ class RoundForm(FlaskForm):
 class ItemForm(FlaskForm):
     kind = RadioField(
         _l("Kind of item"),
-        choices=[("open", _l("Open question")), ("likert", _l("Statement to rate"))],
+        choices=[
+            SelectChoice("open", _l("Open question")),
+            SelectChoice("likert", _l("Statement to rate")),
+        ],
         default="open",
     )
     text = TextAreaField(_l("Question or statement"), validators=[DataRequired()])
@@ -91,6 +98,10 @@ class ItemForm(FlaskForm):
     scale_points = SelectField(
         _l("Scale"),
         coerce=int,
-        choices=[(5, _l("5 points")), (7, _l("7 points")), (9, _l("9 points"))],
+        choices=[
+            SelectChoice(5, _l("5 points")),
+            SelectChoice(7, _l("7 points")),
+            SelectChoice(9, _l("9 points")),
+        ],
         default=5,
     )

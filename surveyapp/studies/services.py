@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from surveyapp.audit import record_action
 from surveyapp.extensions import db
+from surveyapp.mail.services import queue_round_invitations
 from surveyapp.models import (
     SCALE_POINTS,
     Coordinator,
@@ -226,8 +227,6 @@ def add_item(
 
 def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
     """Open the round, fix the study's rules, and queue one invitation per member."""
-    from surveyapp.mail.services import queue_round_invitations
-
     if not round_.study.members:
         raise StudyError("add panel members before opening a round")
     round_.open(now)

@@ -2,6 +2,8 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from wtforms.fields.choices import SelectChoice
+
 from surveyapp.extensions import db
 from surveyapp.models import IllegalTransition, ItemKind, Round, RuleFixedError, Study, utcnow
 from surveyapp.studies import bp
@@ -169,7 +171,7 @@ def round_page(study_id: int, number: int):
 
 def _item_form(study: Study) -> ItemForm:
     form = ItemForm()
-    form.section.choices = [(0, _("(no section)"))] + [
+    form.section.choices = [SelectChoice(0, _("(no section)"))] + [
         (s.id, s.label) for s in studies.sections_of(study)
     ]
     return form
@@ -194,7 +196,8 @@ def add_item(study_id: int, number: int):
             )
         except studies.StudyError as error:
             db.session.rollback()
-            form.text.errors.append(str(error))
+            flash(_("The item was not added: %(reason)s.", reason=error), "error")
+            return redirect(url_for("studies.round_page", study_id=study.id, number=number))
         else:
             db.session.commit()
             flash(_("Item added."), "success")
