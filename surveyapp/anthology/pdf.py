@@ -104,6 +104,9 @@ class _Styles:
             spaceAfter=2,
             keepWithNext=1,
         )
+        self.results_section = ParagraphStyle(
+            "results-section", parent=self.section, keepWithNext=0
+        )
         self.chapter = ParagraphStyle(
             "chapter", **base | {"fontName": typefaces.BOLD}, fontSize=17, leading=21
         )
@@ -179,6 +182,17 @@ class _Quote(Paragraph):
     is taller than any column) splits, so that it still renders.
     """
 
+    _wrapped: tuple | None = None
+
+    def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        # Every column has the same width: break the lines once, not once per look.
+        if self._wrapped is not None and self._wrapped[0] == availWidth:
+            _, self.blPara, self._wrapWidths, self.width, self.height = self._wrapped
+            return self.width, self.height
+        width, height = super().wrap(availWidth, availHeight)
+        self._wrapped = (availWidth, self.blPara, self._wrapWidths, width, height)
+        return width, height
+
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         self.wrap(availWidth, availHeight)
         if getattr(self, "_postponed", False) or self.height > BODY_HEIGHT:
@@ -223,9 +237,10 @@ class _Story:
             self._results()
         if self.anthology.methods is not None:
             self._methods(self.anthology.methods)
-        # Seed the contents with entries of the right length, so that the first pass
-        # lays out as many contents lines as the last and two passes suffice.
-        self.toc._lastEntries = list(self.entries)
+        # Seed the contents with entries of the right length (page numbers still unknown),
+        # so that the first pass lays out as many contents lines as the last and two passes
+        # suffice; ReportLab moves _entries to _lastEntries before each pass.
+        self.toc._entries = list(self.entries)
         return self.flowables
 
     def add(self, *flowables: Flowable) -> None:
@@ -303,10 +318,13 @@ class _Story:
         self._open_chapter(self.words["results"])
         current = None
         for result in self.anthology.results:
+            parts = _statement(result, self.words, self.styles)
             if result.section != current:
+                # The heading travels inside its first statement's block: ReportLab does not
+                # keep a heading with a following KeepTogether.
                 current = result.section
-                self.add(self.heading(current, self.styles.section, 1))
-            self.add(KeepTogether(_statement(result, self.words, self.styles)))
+                parts.insert(0, self.heading(current, self.styles.results_section, 1))
+            self.add(KeepTogether(parts))
 
     def _methods(self, methods: Methods) -> None:
         words, styles = self.words, self.styles

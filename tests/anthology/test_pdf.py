@@ -23,7 +23,7 @@ from surveyapp.anthology import (
     render_pdf,
 )
 
-from .conftest import SEED, make_anthology, make_png
+from .conftest import SEED, make_anthology, make_png, make_result
 from .pdf_reading import LEFT, RIGHT, Block, joins_to, read_blocks
 
 FOOTER = "bloemlezing - programma samen tegen mensenhandel"
@@ -341,6 +341,23 @@ def test_an_invalid_tree_is_refused_with_its_place():
         match=r"^chapters\[0\]\.sections\[0\]\.groups\[0\]\.quotes\[1\]: empty quote$",
     ):
         render_pdf(make_anthology(chapters=(Chapter("1", None, (section,)),)))
+
+
+def test_results_headings_stay_with_their_first_statement():
+    results = tuple(
+        make_result(section=f"1.{index // 3 + 1} Thema", text=f"Stelling {index} " + "lang " * 30)
+        for index in range(60)
+    )
+    pdf = render_pdf(make_anthology(results=results, methods=None))
+    headings = {f"1.{number} Thema" for number in range(1, 21)}
+    blocks = read_blocks(pdf)
+    found = 0
+    for position, block in enumerate(blocks):
+        if block.page > 3 and " ".join(block.text_lines) in headings:
+            found += 1
+            following = blocks[position + 1]
+            assert (following.page, following.column) == (block.page, block.column)
+    assert found == len(headings)
 
 
 quote_text = st.lists(
