@@ -390,16 +390,15 @@ def _groups(
     """Per-group item figures for groups with at least ``min_group_size`` members."""
     if "group" not in frame.columns:
         return ()
-    group = frame["group"].to_numpy()
-    known = ~pd.isna(group)
-    owners = pd.DataFrame({"expert": answers.expert[known], "group": group[known]})
-    groups_per_expert = owners.drop_duplicates().groupby("expert")["group"].nunique()
-    if (groups_per_expert > 1).any():
-        raise ValueError("an expert belongs to more than one group")
-    code, labels = pd.factorize(group, sort=True)
-    members = np.array(
-        [len(np.unique(answers.expert[code == g])) for g in range(len(labels))], dtype=int
-    )
+    code, labels = pd.factorize(frame["group"], sort=True)  # no group: code -1
+    group_of_expert = np.full(answers.expert_count, -1)
+    group_of_expert[answers.expert] = code
+    differs = group_of_expert[answers.expert] != code
+    if differs.any():
+        row = np.flatnonzero(differs)[0]
+        raise ValueError(f"expert {frame['expert'].iloc[row]!r} appears in more than one group")
+    members = np.bincount(group_of_expert[group_of_expert >= 0], minlength=len(labels))
+    labels = labels.tolist()
     shown = np.flatnonzero(members >= settings.min_group_size)
     if len(shown) == 0:
         return ()
@@ -427,25 +426,22 @@ def _groups(
         settings,
         bands,
     )
-    labels_by_unit = [(g, item) for g in range(len(shown)) for item in answers.item_labels]
+    labels_by_unit = answers.item_labels * len(shown)
     item_rows = _item_rounds(items, labels_by_unit, answers.round_labels)
     change_rows = _item_changes(stability, labels_by_unit, answers.round_labels)
+    rounds = len(answers.round_labels)
+    item_group = np.flatnonzero(items.asked) // (units * rounds)
+    change_group = np.flatnonzero(stability.asked) // max(1, units * (rounds - 1))
     results = []
     for number, g in enumerate(shown.tolist()):
+        item_range = np.searchsorted(item_group, [number, number + 1])
+        change_range = np.searchsorted(change_group, [number, number + 1])
         results.append(
             GroupResult(
                 group=labels[g],
                 members=int(members[g]),
-                items=tuple(
-                    dataclasses.replace(row, item=row.item[1])
-                    for row in item_rows
-                    if row.item[0] == number
-                ),
-                stability=tuple(
-                    dataclasses.replace(row, item=row.item[1])
-                    for row in change_rows
-                    if row.item[0] == number
-                ),
+                items=item_rows[item_range[0] : item_range[1]],
+                stability=change_rows[change_range[0] : change_range[1]],
             )
         )
     return tuple(results)

@@ -59,7 +59,7 @@ _OPERATORS = {
     "<": np.less,
 }
 _FLIPPED = {">=": "<=", "<=": ">=", ">": "<", "<": ">"}
-_CRITERION = re.compile(r"^([a-z_]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+))$")
+_CRITERION = re.compile(r"^([a-z_]+)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$")
 
 
 @dataclass(frozen=True)

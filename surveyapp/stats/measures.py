@@ -222,7 +222,7 @@ def tastle_wierman(counts: np.ndarray, points: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=float)
     n = counts.sum(axis=1)
     p = counts / np.maximum(n, 1)[:, None]
-    mean = p @ points
+    mean = (p * points).sum(axis=1)  # not a matrix product: same floats for 1 row or many
     width = points[-1] - points[0]
     # empty categories are skipped; log2(1) = 0 does that without a division warning
     distance = np.where(counts > 0, 1 - np.abs(points[None, :] - mean[:, None]) / width, 1.0)
@@ -302,7 +302,7 @@ def item_measures(
     single = n < 2
     share = counts / np.maximum(n, 1)[:, None]
 
-    mean = share @ points
+    mean = (share * points).sum(axis=1)  # not a matrix product: same floats for 1 row or many
     mean[empty] = np.nan
     deviation = points[None, :] - np.nan_to_num(mean)[:, None]
     variance = (counts * deviation**2).sum(axis=1) / np.maximum(n - 1, 1)

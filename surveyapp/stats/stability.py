@@ -165,6 +165,47 @@ def bowker_p(band_table: np.ndarray) -> np.ndarray:
     return np.where(freedom > 0, special.chdtrc(np.maximum(freedom, 1), statistic), np.nan)
 
 
+def weighted_kappas(
+    groups: np.ndarray,
+    before: np.ndarray,
+    after: np.ndarray,
+    rows_before: np.ndarray,
+    rows_after: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Linear and quadratic weighted kappa per group, in exact integer sums.
+
+    kappa = 1 - n sum_pairs w(b, a) / sum_ij w_ij r_i c_j with w = |i - j| or (i - j)^2;
+    the scale width that normalises the weights cancels. The expected sums come from the
+    marginal counts r and c without a k x k table, so long rank scales stay cheap.
+    """
+    size, k = rows_before.shape
+    n = rows_before.sum(axis=1)
+    index = np.arange(k)
+    distance = np.abs(after - before)
+    observed_linear = np.bincount(groups, weights=distance, minlength=size)
+    observed_quadratic = np.bincount(groups, weights=distance**2, minlength=size)
+
+    def moments(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (rows * index).sum(axis=1), (rows * index**2).sum(axis=1)
+
+    first_before, second_before = moments(rows_before)
+    first_after, second_after = moments(rows_after)
+    expected_quadratic = second_before * n + n * second_after - 2 * first_before * first_after
+    # sum_i |i - j| r_i for every j, from the counts and index sums below and above j
+    count_below = np.cumsum(rows_before, axis=1) - rows_before
+    index_below = np.cumsum(rows_before * index, axis=1) - rows_before * index
+    count_above = n[:, None] - count_below - rows_before
+    index_above = first_before[:, None] - index_below - rows_before * index
+    to_each = index * count_below - index_below + index_above - index * count_above
+    expected_linear = (to_each * rows_after).sum(axis=1)
+    paired = n > 0
+
+    def kappa(observed: np.ndarray, expected: np.ndarray) -> np.ndarray:
+        return np.where(paired, 1 - _safe_divide(observed * n, expected.astype(float)), np.nan)
+
+    return kappa(observed_linear, expected_linear), kappa(observed_quadratic, expected_quadratic)
+
+
 def stability_measures(
     before: Mapping[str, np.ndarray],
     after: Mapping[str, np.ndarray],
@@ -235,12 +276,9 @@ def stability_measures(
 
     rows_before = _table(groups, b, size, k).astype(float)
     rows_after = _table(groups, a, size, k).astype(float)
-    categories = np.arange(k)
-    for name, power in (("kappa_linear", 1), ("kappa_quadratic", 2)):
-        weights = (np.abs(categories[:, None] - categories[None, :]) / (k - 1)) ** power
-        observed = _per_group(groups, weights[b, a], size) / n
-        expected = np.einsum("gi,ij,gj->g", rows_before, weights, rows_after) / n**2
-        columns[name] = np.where(paired, 1 - _safe_divide(observed, expected), np.nan)
+    columns["kappa_linear"], columns["kappa_quadratic"] = weighted_kappas(
+        groups, b, a, rows_before.astype(np.int64), rows_after.astype(np.int64)
+    )
 
     # Spearman rho: Pearson correlation of mid-ranks within each group, centred exactly
     centre = (n_paired + 1) / 2
