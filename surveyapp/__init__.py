@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from surveyapp import config as default_config
@@ -73,6 +73,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 def select_locale() -> str:
     """Pick the interface language: the visitor's choice, the expert's, then the browser's."""
     languages = default_config.LANGUAGES
+    if not has_request_context():  # mail and builds pick their language explicitly
+        return default_config.BABEL_DEFAULT_LOCALE
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen

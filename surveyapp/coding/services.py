@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from surveyapp.anthology.validation import AnthologyError, check_quote
 from surveyapp.audit import record_action
 from surveyapp.extensions import db
 from surveyapp.models import (
@@ -73,9 +74,10 @@ def save_quote(
     included: bool,
 ) -> Quote:
     """Make the answer a quote in a section, or update its quote; the text may be edited."""
-    text = text.strip()
-    if not text:
-        raise StudyError("a quote needs a text")
+    try:
+        text = check_quote(text.strip(), "quote")
+    except AnthologyError as error:
+        raise StudyError(error.problem) from error
     quote = db.session.scalar(select(Quote).where(Quote.answer_id == answer.id))
     if quote is None:
         quote = Quote(answer=answer, group=answer.item.position)

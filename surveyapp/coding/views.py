@@ -68,9 +68,14 @@ def save_quote(study_id: int, item_id: int):
         flash(_("The quote was not saved: give it a text and a section."), "error")
         return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))
     section = next(s for s in study.themes if s.id == form.section.data)
-    coding.save_quote(
-        current_user, answer, section=section, text=form.text.data, included=form.included.data
-    )
+    try:
+        coding.save_quote(
+            current_user, answer, section=section, text=form.text.data, included=form.included.data
+        )
+    except StudyError as error:
+        db.session.rollback()
+        flash(_("The quote was not saved: %(reason)s.", reason=error), "error")
+        return redirect(url_for("coding.item", study_id=study.id, item_id=item.id))
     db.session.commit()
     flash(_("Quote saved in %(section)s.", section=section.label), "success")
     return redirect(

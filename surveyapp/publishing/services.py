@@ -8,8 +8,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask_babel import format_datetime
+from babel.dates import format_datetime
 from sqlalchemy import func, select
 
 from surveyapp import anthology as book
@@ -30,6 +31,7 @@ from surveyapp.models import (
 )
 from surveyapp.results.services import StatementFigures, study_results
 
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 DEFAULT_LABELS = {
     5: ("Helemaal oneens", "Oneens", "Neutraal", "Eens", "Helemaal eens"),
 }
@@ -167,7 +169,9 @@ def _methods(study: Study, statements: list[StatementFigures]) -> book.Methods:
         panel=tuple(book.PanelGroup(name or "(geen groep)", size) for name, size in panel),
         rounds=tuple(rounds),
         consensus_rule=study.consensus_rule,
-        rule_fixed_at=format_datetime(study.rule_fixed_at, "d MMMM yyyy HH:mm")
+        rule_fixed_at=format_datetime(
+            study.rule_fixed_at, "d MMMM yyyy HH:mm", tzinfo=AMSTERDAM, locale=study.language
+        )
         if study.rule_fixed_at
         else None,
         stop_rules=stop,
