@@ -39,7 +39,7 @@ def _post(client, url, **data):
 
 
 def test_the_coding_page_lists_answers_without_identifying_experts(client, app):
-    coordinator, study, _section, question, answers = _closed_round_with_answers()
+    coordinator, study, _section, question, _answers = _closed_round_with_answers()
     login(client, coordinator)
     page = client.get(f"/studies/{study.id}/coding/items/{question.id}?lang=en").get_data(
         as_text=True

@@ -108,7 +108,7 @@ def test_a_failed_build_is_shown_with_its_reason(client, app):
 
 
 def test_other_coordinators_cannot_download(client, app):
-    coordinator, study = _study_with_quotes()
+    _, study = _study_with_quotes()
     build = AnthologyBuild(study_id=study.id, state=BuildState.DONE, pdf_path="/etc/passwd")
     db.session.add(build)
     db.session.commit()

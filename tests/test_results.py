@@ -41,7 +41,8 @@ def test_figures_and_consensus_per_statement(app):
     assert agreed.latest.consensus == "in"
     assert split.latest.consensus == "none"
     assert split.latest.iqr == 4.0
-    assert agreed.retire and not split.retire
+    assert agreed.retire
+    assert not split.retire
 
 
 def test_groups_are_broken_out_only_when_large_enough(app):
@@ -80,7 +81,7 @@ def test_carry_forward_keeps_only_statements_without_consensus(client, app):
 
 
 def test_movement_between_rounds_is_measured_per_expert(app):
-    coordinator, study, round1 = _rated_study()
+    _, study, round1 = _rated_study()
     round2 = make_round(
         study, items=[likert("Verdeeld", previous_item=round1.items[1])], state=RoundState.CLOSED
     )

@@ -1,12 +1,11 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
 from surveyapp.coding import bp
 from surveyapp.coding import services as coding
 from surveyapp.coding.forms import QuoteForm, StatementForm
-from wtforms.fields.choices import SelectChoice
-
 from surveyapp.extensions import db
 from surveyapp.models import Item, ItemKind
 from surveyapp.studies.services import StudyError, sections_of

@@ -1,7 +1,6 @@
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-
 from wtforms.fields.choices import SelectChoice
 
 from surveyapp.extensions import db
