@@ -322,7 +322,7 @@ def test_submit_with_unrated_statement_keeps_a_draft_and_says_what_is_missing(cl
     response = post_form(client, expert["round"], answers, action="submit")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "Not submitted yet: 1 statements still need a rating" in html
+    assert "Not submitted yet: 1 statement still needs a rating" in html
     plain_id = expert["plain"].id
     assert f'aria-describedby="i{plain_id}-error"' in html
     saved = the_response(expert["member"], expert["round"])
@@ -586,7 +586,7 @@ def test_feedback_shows_last_rounds_distribution_median_iqr_and_own_answer(clien
     ]
     assert "<dt>Median</dt>\n    <dd>4 (Agree)</dd>" in html
     assert "from 3 to 4 (interquartile range 1)" in html
-    assert "<dd>1 experts</dd>" in html  # the "no opinion", not counted as a rating
+    assert "<dd>1 expert</dd>" in html  # the "no opinion", not counted as a rating
     assert "Your answer in round 1: 3 (Neutral)." in html
     assert "3 Neutral <strong>(your answer)</strong>" in html
     assert html.count('class="feedback"') == 1
@@ -652,3 +652,18 @@ def test_total_answers_count_matches_the_database(client, expert):
     assert body["answered"] == 1
     count = db.session.scalar(select(func.count(Answer.id)))
     assert count == 1
+
+
+def test_seven_point_scale_takes_seven_and_refuses_eight(client, app):
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = make_round(study, items=[likert("Seven", scale_points=7)], state=RoundState.OPEN)
+    item = round_.items[0]
+    enter(client, issue_link(member))
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Somewhat agree" in html
+    assert f'id="i{item.id}-7"' in html
+    assert autosave(client, round_, {f"i{item.id}": "8"}).status_code == 400
+    assert stored() == ([], [])
+    assert autosave(client, round_, {f"i{item.id}": "7"}).status_code == 200
+    assert the_response(member, round_).answers[0].value == 7

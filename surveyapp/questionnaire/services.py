@@ -50,16 +50,17 @@ DEFAULT_SCALE_LABELS = {
         _l("Agree"),
         _l("Strongly agree"),
     ),
+    # Own wording for nine points: "strongly" here sits one step inside the end points.
     9: (
-        _l("Completely disagree"),
-        _l("Strongly disagree"),
+        _l("Disagree completely"),
+        _l("Disagree strongly"),
         _l("Disagree"),
-        _l("Somewhat disagree"),
+        _l("Disagree somewhat"),
         _l("Neutral"),
-        _l("Somewhat agree"),
+        _l("Agree somewhat"),
         _l("Agree"),
-        _l("Strongly agree"),
-        _l("Completely agree"),
+        _l("Agree strongly"),
+        _l("Agree completely"),
     ),
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_time, get_locale
+from flask_babel import format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -120,10 +120,12 @@ def save() -> ResponseReturnValue:
     if unrated:
         questionnaire = load_questionnaire(member, round_)
         form.form_errors.append(
-            _(
-                "Not submitted yet: %(count)d statements still need a rating or “No opinion”. "
+            ngettext(
+                "Not submitted yet: %(num)d statement still needs a rating or “No opinion”. "
                 "Your answers so far are saved as a draft.",
-                count=len(unrated),
+                "Not submitted yet: %(num)d statements still need a rating or “No opinion”. "
+                "Your answers so far are saved as a draft.",
+                len(unrated),
             )
         )
         return render_template("questionnaire/page.html", qn=questionnaire, form=form), 422
