@@ -1,7 +1,8 @@
 // Autosave for the expert's questionnaire. The form works without it: the buttons post
 // the whole form. With it, changed fields are sent as JSON shortly after typing stops,
 // at once when a field loses focus, and one request at a time so that saves never overtake
-// each other.
+// each other. The status line speaks only when a save ends, so that a screen reader is
+// not interrupted at every pause in typing.
 (function () {
   "use strict";
 
@@ -68,7 +69,6 @@
     var fields = dirty;
     dirty = {};
     inFlight = true;
-    say(status.getAttribute("data-saving"));
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
