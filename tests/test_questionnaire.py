@@ -1,0 +1,669 @@
+"""The expert's questionnaire: personal link, answering, saving, submitting, feedback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import event, func, select
+
+from surveyapp.extensions import db
+from surveyapp.models import (
+    Answer,
+    InvitationToken,
+    PanelMember,
+    Response,
+    ResponseState,
+    Round,
+    RoundState,
+    utcnow,
+)
+from surveyapp.questionnaire import services
+from tests.builders import (
+    csrf_token,
+    likert,
+    make_member,
+    make_response,
+    make_round,
+    make_section,
+    make_study,
+)
+
+LINK_PAGE = "This link does not open a questionnaire"
+ENGLISH = {"Accept-Language": "en"}
+
+
+def issue_link(member: PanelMember, **kw: Any) -> str:
+    """Give the member a personal link token and return the raw token, as the email would."""
+    invitation = member.token or InvitationToken(member=member, **kw)
+    raw = invitation.reissue(utcnow())
+    db.session.add(invitation)
+    db.session.commit()
+    return raw
+
+
+def enter(client: FlaskClient, token: str) -> None:
+    response = client.get(f"/q/{token}")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/q/")
+
+
+def post_form(
+    client: FlaskClient, round_: Round, answers: dict[str, str], action: str = "draft"
+) -> Any:
+    data = {"csrf_token": csrf_token(client), "round_id": str(round_.id), "action": action}
+    return client.post("/q/", data={**data, **answers})
+
+
+def autosave(client: FlaskClient, round_: Round, fields: dict[str, str], **kw: Any) -> Any:
+    headers = {"X-CSRFToken": csrf_token(client)}
+    return client.post(
+        "/q/autosave", json={"round_id": round_.id, "fields": fields}, headers=headers, **kw
+    )
+
+
+def stored() -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every response and answer in the database, as plain rows."""
+    responses = db.session.execute(
+        select(
+            Response.id,
+            Response.member_id,
+            Response.round_id,
+            Response.state,
+            Response.submitted_at,
+            Response.updated_at,
+        ).order_by(Response.id)
+    ).all()
+    answers = db.session.execute(
+        select(
+            Answer.response_id,
+            Answer.item_id,
+            Answer.value,
+            Answer.no_opinion,
+            Answer.text,
+            Answer.rationale,
+            Answer.updated_at,
+        ).order_by(Answer.id)
+    ).all()
+    return [tuple(r) for r in responses], [tuple(a) for a in answers]
+
+
+def the_response(member: PanelMember, round_: Round) -> Response:
+    db.session.expire_all()
+    return db.session.scalars(
+        select(Response).where(Response.member_id == member.id, Response.round_id == round_.id)
+    ).one()
+
+
+def queries_of(request: Callable[[], Any]) -> tuple[list[str], Any]:
+    """Run a request and return the SQL statements it sent, with its response."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        response = request()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return statements, response
+
+
+def without_csrf(html: str) -> str:
+    return re.sub(r'<meta name="csrf-token" content="[^"]*">', "", html)
+
+
+@pytest.fixture
+def expert(app: Any) -> dict[str, Any]:
+    """An English-speaking expert with a personal link to an open round of three items."""
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = make_round(
+        study,
+        items=[
+            likert("Exploitation moves online."),
+            likert("Municipalities lack capacity.", ask_rationale=False),
+            "Which bottlenecks do you see?",
+        ],
+        state=RoundState.OPEN,
+    )
+    rate, rate_plain, open_question = round_.items
+    return {
+        "study": study,
+        "member": member,
+        "round": round_,
+        "rate": rate,
+        "plain": rate_plain,
+        "open": open_question,
+        "token": issue_link(member),
+    }
+
+
+def full_answers(expert: dict[str, Any], **override: str) -> dict[str, str]:
+    rate, plain, open_question = expert["rate"], expert["plain"], expert["open"]
+    answers = {
+        f"i{rate.id}": "4",
+        f"i{rate.id}_rationale": "Seen in our cases.",
+        f"i{plain.id}": "2",
+        f"i{open_question.id}_text": "Too few shelters.",
+    }
+    answers.update(override)
+    return answers
+
+
+# The link ------------------------------------------------------------------------------
+
+
+def test_link_opens_the_round_and_leaves_the_address_bar(client, expert):
+    response = client.get(f"/q/{expert['token']}")
+    assert response.status_code == 302
+    assert expert["token"] not in response.headers["Location"]
+
+    page = client.get("/q/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Exploitation moves online." in html
+    assert "Which bottlenecks do you see?" in html
+    assert "Answered <span data-answered>0</span> of <span data-total>3</span>" in html
+    assert '<html lang="en">' in html
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_page_speaks_the_members_language(client, app):
+    study = make_study()
+    member = make_member(study, language="nl")
+    make_round(study, items=[likert("Stelling")], state=RoundState.OPEN)
+    enter(client, issue_link(member))
+    html = client.get("/q/", headers=ENGLISH).get_data(as_text=True)
+    assert '<html lang="nl">' in html
+
+
+def test_likert_item_offers_labelled_scale_and_no_opinion_unselected(client, expert):
+    enter(client, expert["token"])
+    html = client.get("/q/").get_data(as_text=True)
+    rate_id = expert["rate"].id
+    for label in ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"):
+        assert label in html
+    assert f'<fieldset id="i{rate_id}"' in html
+    assert f'<label for="i{rate_id}-none" class="no-opinion">' in html
+    assert "checked" not in html
+    assert f'<label for="i{rate_id}_rationale">' in html
+    assert f'id="i{expert["plain"].id}_rationale"' not in html
+
+
+def test_custom_scale_labels_are_shown(client, app):
+    study = make_study()
+    member = make_member(study, language="en")
+    labels = ["Never", "Rarely", "Sometimes", "Often", "Always"]
+    make_round(study, items=[likert("How often?", scale_labels=labels)], state=RoundState.OPEN)
+    enter(client, issue_link(member))
+    html = client.get("/q/").get_data(as_text=True)
+    assert all(label in html for label in labels)
+    assert "Strongly agree" not in html
+
+
+def test_unknown_revoked_expired_and_closed_links_get_one_identical_page(client, app):
+    now = utcnow()
+    study = make_study()
+    make_round(study, items=[likert("A")], state=RoundState.OPEN)
+    revoked = make_member(study, language="en")
+    revoked_token = issue_link(revoked)
+    revoked.token.revoke(now)
+    expired = make_member(study, language="en")
+    expired_token = issue_link(expired, expires_at=now - timedelta(minutes=1))
+    closed_study = make_study()
+    make_round(closed_study, items=[likert("A")], state=RoundState.CLOSED)
+    make_round(closed_study, items=[likert("B")], state=RoundState.DRAFT)
+    closed_token = issue_link(make_member(closed_study, language="en"))
+    db.session.commit()
+
+    pages = []
+    for token in ("no-such-token", revoked_token, expired_token, closed_token, "x" * 5000):
+        response = client.get(f"/q/{token}", headers=ENGLISH)
+        pages.append((response.status_code, without_csrf(response.get_data(as_text=True))))
+    assert len(set(pages)) == 1
+    status, html = pages[0]
+    assert status == 404
+    assert LINK_PAGE in html
+    assert "newer one" in html
+    assert "contact the coordinator" in html
+    assert client.get("/q/", headers=ENGLISH).status_code == 404
+
+
+def test_revoking_ends_an_open_session_at_once(client, expert):
+    enter(client, expert["token"])
+    assert client.get("/q/").status_code == 200
+    expert["member"].token.revoke(utcnow())
+    db.session.commit()
+    before = stored()
+
+    page = client.get("/q/")
+    assert page.status_code == 404
+    assert LINK_PAGE in page.get_data(as_text=True)
+    assert autosave(client, expert["round"], {f"i{expert['rate'].id}": "3"}).status_code == 403
+    assert stored() == before
+
+
+def test_a_newer_link_replaces_the_old_one_but_keeps_the_session(client, expert):
+    enter(client, expert["token"])
+    newer = issue_link(expert["member"])
+    assert client.get("/q/").status_code == 200
+    assert client.get(f"/q/{expert['token']}").status_code == 404
+    enter(client, newer)
+
+
+def test_get_never_changes_answers(client, expert):
+    make_response(expert["member"], expert["round"], {expert["rate"]: 2}, submitted=False)
+    before = stored()
+    enter(client, expert["token"])
+    client.get("/q/")
+    client.get("/q/?lang=nl")
+    client.get("/q/autosave")
+    assert stored() == before
+
+
+def test_get_without_answers_creates_no_response(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    assert stored() == ([], [])
+
+
+# Saving and submitting -------------------------------------------------------------------
+
+
+def test_draft_is_saved_and_shown_when_the_expert_comes_back(app, client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    response = post_form(client, expert["round"], full_answers(expert))
+    assert response.status_code == 302
+    assert "saved at" in client.get("/q/").get_data(as_text=True)
+
+    saved = the_response(expert["member"], expert["round"])
+    assert saved.state is ResponseState.DRAFT
+    assert saved.submitted_at is None
+    by_item = {answer.item_id: answer for answer in saved.answers}
+    assert by_item[expert["rate"].id].value == 4
+    assert by_item[expert["rate"].id].rationale == "Seen in our cases."
+    assert by_item[expert["open"].id].text == "Too few shelters."
+
+    later = app.test_client()
+    enter(later, expert["token"])
+    html = later.get("/q/").get_data(as_text=True)
+    assert re.search(rf'id="i{expert["rate"].id}-4"[^>]*value="4" checked', html)
+    assert "Seen in our cases.</textarea>" in html
+    assert "Too few shelters.</textarea>" in html
+    assert "Answered <span data-answered>3</span> of <span data-total>3</span>" in html
+
+
+def test_submit_marks_the_response_submitted(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    response = post_form(client, expert["round"], full_answers(expert), action="submit")
+    assert response.status_code == 302
+    html = client.get("/q/").get_data(as_text=True)
+    assert "your answers were submitted" in html
+    assert "You submitted your answers on" in html
+    saved = the_response(expert["member"], expert["round"])
+    assert saved.state is ResponseState.SUBMITTED
+    assert saved.submitted_at is not None
+
+
+def test_submit_with_unrated_statement_keeps_a_draft_and_says_what_is_missing(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    answers = full_answers(expert)
+    del answers[f"i{expert['plain'].id}"]
+    response = post_form(client, expert["round"], answers, action="submit")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Not submitted yet: 1 statement still needs a rating" in html
+    plain_id = expert["plain"].id
+    assert f'aria-describedby="i{plain_id}-error"' in html
+    saved = the_response(expert["member"], expert["round"])
+    assert saved.state is ResponseState.DRAFT
+    assert {a.item_id for a in saved.answers} == {expert["rate"].id, expert["open"].id}
+
+
+def test_second_submit_is_harmless(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    post_form(client, expert["round"], full_answers(expert), action="submit")
+    first = the_response(expert["member"], expert["round"]).submitted_at
+    _, answers_before = stored()
+
+    assert (
+        post_form(client, expert["round"], full_answers(expert), action="submit").status_code == 302
+    )
+    responses, answers_after = stored()
+    assert len(responses) == 1
+    assert responses[0][3] is ResponseState.SUBMITTED
+    assert responses[0][4] == first
+    assert answers_after == answers_before
+
+
+def test_submitted_answers_can_be_revised_until_the_round_closes(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    post_form(client, expert["round"], full_answers(expert), action="submit")
+    first = the_response(expert["member"], expert["round"])
+    submitted_at, updated_at = first.submitted_at, first.updated_at
+
+    revised = full_answers(expert, **{f"i{expert['rate'].id}": "1"})
+    assert post_form(client, expert["round"], revised).status_code == 302
+    again = the_response(expert["member"], expert["round"])
+    assert again.state is ResponseState.SUBMITTED
+    assert again.submitted_at == submitted_at
+    assert again.updated_at > updated_at
+    assert {a.item_id: a.value for a in again.answers}[expert["rate"].id] == 1
+
+
+def test_no_opinion_is_stored_apart_from_ratings(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    post_form(client, expert["round"], full_answers(expert, **{f"i{expert['rate'].id}": "none"}))
+    answer = next(
+        a
+        for a in the_response(expert["member"], expert["round"]).answers
+        if a.item_id == expert["rate"].id
+    )
+    assert answer.no_opinion is True
+    assert answer.value is None
+    html = client.get("/q/").get_data(as_text=True)
+    assert re.search(rf'id="i{expert["rate"].id}-none"[^>]*checked', html)
+
+
+# Bad input ------------------------------------------------------------------------------
+
+
+def test_answering_a_closed_round_is_refused_and_keeps_earlier_answers(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    post_form(client, expert["round"], full_answers(expert))
+    expert["round"].close(utcnow())
+    db.session.commit()
+    before = stored()
+
+    response = post_form(
+        client, expert["round"], full_answers(expert, **{f"i{expert['rate'].id}": "1"})
+    )
+    assert response.status_code == 409
+    assert "This round is closed; your earlier answers were kept." in response.get_data(
+        as_text=True
+    )
+    saved = autosave(client, expert["round"], {f"i{expert['rate'].id}": "1"})
+    assert saved.status_code == 409
+    assert saved.get_json()["error"] == "This round is closed; your earlier answers were kept."
+    assert stored() == before
+
+
+def test_answers_for_a_round_that_closed_while_the_next_opened_are_refused(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    expert["round"].close(utcnow())
+    make_round(expert["study"], items=[likert("Next")], state=RoundState.OPEN)
+    response = post_form(client, expert["round"], full_answers(expert))
+    assert response.status_code == 409
+    assert stored() == ([], [])
+
+
+@pytest.mark.parametrize("value", ["6", "0", "-1", "abc", "3.5", ""])
+def test_value_outside_the_scale_is_refused_and_nothing_changes(client, expert, value):
+    make_response(expert["member"], expert["round"], {expert["rate"]: 2}, submitted=False)
+    enter(client, expert["token"])
+    client.get("/q/")
+    before = stored()
+
+    response = post_form(
+        client, expert["round"], full_answers(expert, **{f"i{expert['rate'].id}": value})
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Choose one of the points on the scale" in html
+    assert f'aria-describedby="i{expert["rate"].id}-error"' in html
+
+    saved = autosave(client, expert["round"], {f"i{expert['rate'].id}": value})
+    assert saved.status_code == 400
+    assert "Not saved" in saved.get_json()["error"]
+    assert stored() == before
+
+
+def test_unknown_item_is_refused_and_nothing_changes(client, expert):
+    other_study = make_study()
+    foreign = make_round(other_study, items=[likert("Elsewhere")], state=RoundState.OPEN).items[0]
+    enter(client, expert["token"])
+    client.get("/q/")
+    before = stored()
+
+    for field in ("i999999", f"i{foreign.id}", f"i{expert['plain'].id}_rationale"):
+        response = post_form(client, expert["round"], full_answers(expert, **{field: "3"}))
+        assert response.status_code == 400
+        assert "This questionnaire has no question" in response.get_data(as_text=True)
+        saved = autosave(client, expert["round"], {field: "3"})
+        assert saved.status_code == 400
+        assert "no question" in saved.get_json()["error"]
+    assert stored() == before
+
+
+def test_missing_csrf_token_is_refused_and_nothing_changes(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    data = {"round_id": str(expert["round"].id), "action": "submit", **full_answers(expert)}
+    response = client.post("/q/", data=data)
+    assert response.status_code == 400
+    assert "Nothing was changed" in response.get_data(as_text=True)
+
+    fields = {f"i{expert['rate'].id}": "3"}
+    saved = client.post("/q/autosave", json={"round_id": expert["round"].id, "fields": fields})
+    assert saved.status_code == 400
+    assert "Nothing was changed" in saved.get_json()["error"]
+    assert stored() == ([], [])
+
+
+def test_autosave_refuses_unreadable_payloads(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    headers = {"X-CSRFToken": csrf_token(client)}
+    for payload in ([1, 2], {"round_id": expert["round"].id, "fields": {"i1": 3}}, {"fields": "x"}):
+        assert client.post("/q/autosave", json=payload, headers=headers).status_code == 400
+    assert stored() == ([], [])
+
+
+def test_without_a_session_nothing_is_saved(client, expert):
+    client.get("/q/")
+    assert post_form(client, expert["round"], full_answers(expert)).status_code == 404
+    assert autosave(client, expert["round"], {f"i{expert['rate'].id}": "3"}).status_code == 403
+    assert stored() == ([], [])
+
+
+# Autosave -------------------------------------------------------------------------------
+
+
+def test_autosave_is_an_idempotent_upsert(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    fields = {f"i{expert['rate'].id}": "5", f"i{expert['open'].id}_text": "Loverboys online."}
+    first = autosave(client, expert["round"], fields)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert body["message"].startswith("Saved at ")
+    assert (body["answered"], body["total"]) == (2, 3)
+    after_first = stored()
+
+    assert autosave(client, expert["round"], fields).status_code == 200
+    assert stored() == after_first
+    responses, answers = after_first
+    assert len(responses) == 1
+    assert responses[0][3] is ResponseState.DRAFT
+    assert sorted((a[1], a[2], a[4]) for a in answers) == sorted(
+        [(expert["rate"].id, 5, None), (expert["open"].id, None, "Loverboys online.")]
+    )
+
+
+def test_autosave_changes_only_the_fields_it_sends(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    rate = expert["rate"].id
+    autosave(client, expert["round"], {f"i{rate}": "5", f"i{rate}_rationale": "Because."})
+    autosave(client, expert["round"], {f"i{rate}_rationale": "Because of X."})
+    answer = the_response(expert["member"], expert["round"]).answers[0]
+    assert (answer.value, answer.rationale) == (5, "Because of X.")
+
+
+def test_concurrent_first_saves_end_in_one_response(client, expert, monkeypatch):
+    enter(client, expert["token"])
+    client.get("/q/")
+    # Another request created the response after this one looked for it.
+    make_response(expert["member"], expert["round"], {expert["plain"]: 1}, submitted=False)
+    real = services.find_response
+    calls = []
+
+    def stale_first(member_id: int, round_id: int) -> Response | None:
+        calls.append(member_id)
+        return None if len(calls) == 1 else real(member_id, round_id)
+
+    monkeypatch.setattr(services, "find_response", stale_first)
+    response = autosave(client, expert["round"], {f"i{expert['rate'].id}": "4"})
+    assert response.status_code == 200
+    assert len(calls) == 2
+    responses, answers = stored()
+    assert len(responses) == 1
+    assert sorted((a[1], a[2]) for a in answers) == sorted(
+        [(expert["plain"].id, 1), (expert["rate"].id, 4)]
+    )
+
+
+# Feedback from the previous round -----------------------------------------------------------
+
+
+@pytest.fixture
+def second_round(app: Any) -> dict[str, Any]:
+    """Round 1 closed with ratings and rationales, round 2 open carrying its statement on."""
+    study = make_study(min_group_size=3)
+    member = make_member(study, email="me@example.org", language="en")
+    others = [make_member(study, email=f"other{n}@example.org") for n in range(5)]
+    first = make_round(study, items=[likert("Shelters are full.")], state=RoundState.CLOSED)
+    statement = first.items[0]
+    own = make_response(member, first, {statement: 3})
+    own.answers[0].rationale = "MY OWN REASON"
+    for other, value in zip(others, (2, 4, 4, 5, None), strict=True):
+        response = make_response(other, first, {statement: value})
+        response.answers[0].rationale = f"Reason of someone who chose {value}"
+    # A draft that was never submitted does not count.
+    late = make_member(study, email="late@example.org")
+    make_response(late, first, {statement: 1}, submitted=False)
+    second = make_round(
+        study,
+        items=[likert("Shelters are full.", previous_item_id=statement.id), likert("New one")],
+        state=RoundState.OPEN,
+    )
+    tokens = [issue_link(m) for m in [*others, late]]
+    return {"member": member, "round": second, "token": issue_link(member), "others": tokens}
+
+
+def test_feedback_shows_last_rounds_distribution_median_iqr_and_own_answer(client, second_round):
+    enter(client, second_round["token"])
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Panel result in round 1" in html
+    assert "Ratings of the panel (5 experts)" in html
+    rows = re.findall(
+        r'<th scope="row">(\d) ([^<]+?)(?: <strong>\(your answer\)</strong>)?</th>\s*'
+        r'<td class="num">(\d+)</td>.*?</span> ([\d%]+)</td>',
+        html,
+        flags=re.S,
+    )
+    assert [(v, c, p) for v, _, c, p in rows] == [
+        ("1", "0", "0%"),
+        ("2", "1", "20%"),
+        ("3", "1", "20%"),
+        ("4", "2", "40%"),
+        ("5", "1", "20%"),
+    ]
+    assert "<dt>Median</dt>\n    <dd>4 (Agree)</dd>" in html
+    assert "from 3 to 4 (interquartile range 1)" in html
+    assert "<dd>1 expert</dd>" in html  # the "no opinion", not counted as a rating
+    assert "Your answer in round 1: 3 (Neutral)." in html
+    assert "3 Neutral <strong>(your answer)</strong>" in html
+    assert html.count('class="feedback"') == 1
+
+
+def test_feedback_shows_others_rationales_without_authors(client, second_round):
+    enter(client, second_round["token"])
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Explanations of other experts (5)" in html
+    for value in (2, 4, 5, None):
+        assert f"Reason of someone who chose {value}" in html
+    assert "MY OWN REASON" not in html
+    for secret in ("@example.org", second_round["token"], *second_round["others"]):
+        assert secret not in html
+    hashes = db.session.scalars(select(InvitationToken.token_hash)).all()
+    assert not any(token_hash in html for token_hash in hashes)
+
+
+def test_feedback_page_query_count_does_not_grow_with_items(app, client):
+    counts = []
+    for size in (5, 50):
+        study = make_study()
+        section = make_section(study, "1.1", "Trends")
+        member = make_member(study, language="en")
+        panel = [member, *(make_member(study) for _ in range(4))]
+        first = make_round(
+            study,
+            items=[likert(f"Statement {n}", section_id=section.id) for n in range(size)],
+            state=RoundState.CLOSED,
+        )
+        for position, expert_ in enumerate(panel):
+            response = make_response(
+                expert_, first, {item: 1 + (position + n) % 5 for n, item in enumerate(first.items)}
+            )
+            for answer in response.answers:
+                answer.rationale = f"Because {answer.item_id}"
+        second = make_round(
+            study,
+            items=[
+                likert(f"Statement {n}", previous_item_id=item.id, section_id=section.id)
+                for n, item in enumerate(first.items)
+            ]
+            + ["What else?"],
+            state=RoundState.OPEN,
+        )
+        make_response(member, second, dict.fromkeys(second.items[::2], 3), submitted=False)
+        enter(client, issue_link(member))
+        db.session.remove()  # nothing cached from building the data
+
+        statements, page = queries_of(lambda: client.get("/q/"))
+        assert page.status_code == 200
+        assert page.get_data(as_text=True).count('class="feedback"') == size
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    assert counts[1] < 15, counts
+
+
+def test_total_answers_count_matches_the_database(client, expert):
+    # The progress shown after an autosave agrees with what a fresh page load reports.
+    enter(client, expert["token"])
+    client.get("/q/")
+    body = autosave(client, expert["round"], {f"i{expert['plain'].id}": "none"}).get_json()
+    assert body["answered"] == 1
+    count = db.session.scalar(select(func.count(Answer.id)))
+    assert count == 1
+
+
+def test_seven_point_scale_takes_seven_and_refuses_eight(client, app):
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = make_round(study, items=[likert("Seven", scale_points=7)], state=RoundState.OPEN)
+    item = round_.items[0]
+    enter(client, issue_link(member))
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Somewhat agree" in html
+    assert f'id="i{item.id}-7"' in html
+    assert autosave(client, round_, {f"i{item.id}": "8"}).status_code == 400
+    assert stored() == ([], [])
+    assert autosave(client, round_, {f"i{item.id}": "7"}).status_code == 200
+    assert the_response(member, round_).answers[0].value == 7

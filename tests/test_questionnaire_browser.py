@@ -1,0 +1,205 @@
+"""The expert's questionnaire in a real browser: keyboard, autosave, submit, accessibility."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from surveyapp.extensions import db
+from surveyapp.models import Response, ResponseState, RoundState
+from tests.builders import likert, make_member, make_response, make_round, make_section, make_study
+from tests.test_questionnaire import issue_link
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve the test app on a free loopback port; return its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def release_database() -> None:
+    # SQLite takes its write lock when a transaction begins; the test thread must hold none
+    # while the server's threads write.
+    db.session.remove()
+
+
+def tab_to(page: Page, name: str, limit: int = 80) -> None:
+    """Press Tab until the focus is on a control with the given name."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.name") == name:
+            return
+    raise AssertionError(f"Tab never reached {name}")
+
+
+def no_violations(page: Page) -> None:
+    results = Axe().run(page)
+    assert results.violations_count == 0, results.generate_report()
+
+
+def test_expert_answers_by_keyboard_autosaves_submits_and_finds_answers_kept(
+    live_server: str, page: Page
+) -> None:
+    study = make_study(title="Trends en knelpunten")
+    member = make_member(study, language="en")
+    round_ = make_round(
+        study,
+        items=[
+            likert("Exploitation moves online."),
+            likert("Municipalities lack capacity.", ask_rationale=False),
+            "Which bottlenecks do you see?",
+        ],
+        state=RoundState.OPEN,
+    )
+    rate, plain, question = (item.id for item in round_.items)
+    member_id, round_id = member.id, round_.id
+    token = issue_link(member)
+    release_database()
+
+    page.goto(f"{live_server}/q/{token}")
+    assert page.url == f"{live_server}/q/"
+    expect(page.locator("h1")).to_have_text("Round 1")
+
+    # Skip link, then through the page to the first scale; arrows choose a point.
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    tab_to(page, f"i{rate}")
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    expect(page.locator(f"#i{rate}-4")).to_be_checked()
+    page.keyboard.press("Tab")
+    expect(page.locator(f"#i{rate}_rationale")).to_be_focused()
+    page.keyboard.type("Seen in our cases.")
+    page.keyboard.press("Tab")
+    # From the first point, ArrowLeft wraps round to the last choice: "No opinion".
+    page.keyboard.press("ArrowLeft")
+    expect(page.locator(f"#i{plain}-none")).to_be_checked()
+    tab_to(page, f"i{question}_text")
+    page.keyboard.type("Too few shelters.")
+    page.keyboard.press("Tab")
+
+    status = page.locator("#save-status")
+    expect(status).to_have_text(re.compile(r"^Saved at \d\d:\d\d$"))
+    expect(page.locator("#progress-text")).to_have_text("Answered 3 of 3")
+    saved = db.session.scalars(select(Response).where(Response.member_id == member_id)).one()
+    assert saved.state is ResponseState.DRAFT
+    assert sorted((a.item_id, a.value, a.no_opinion) for a in saved.answers) == [
+        (rate, 4, False),
+        (plain, None, True),
+        (question, None, False),
+    ]
+    release_database()
+
+    expect(page.get_by_role("button", name="Save draft")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Submit")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status").first).to_contain_text("your answers were submitted")
+
+    page.reload()
+    expect(page.locator(f"#i{rate}-4")).to_be_checked()
+    expect(page.locator(f"#i{plain}-none")).to_be_checked()
+    expect(page.locator(f"#i{rate}_rationale")).to_have_value("Seen in our cases.")
+    expect(page.locator(f"#i{question}_text")).to_have_value("Too few shelters.")
+    expect(page.get_by_text("You submitted your answers on")).to_be_visible()
+    saved = db.session.scalars(
+        select(Response).where(Response.member_id == member_id, Response.round_id == round_id)
+    ).one()
+    assert saved.state is ResponseState.SUBMITTED
+    release_database()
+
+
+def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, page: Page) -> None:
+    study = make_study(title="Trends en knelpunten", min_group_size=3)
+    section = make_section(study, "1.3", "Beleid vs. uitvoering")
+    member = make_member(study, language="nl")
+    others = [make_member(study) for _ in range(5)]
+    first = make_round(
+        study,
+        items=[likert("Beleid en uitvoering lopen uiteen.", section_id=section.id)],
+        state=RoundState.CLOSED,
+    )
+    statement = first.items[0]
+    make_response(member, first, {statement: 3})
+    for other, value in zip(others, (2, 4, 4, 5, None), strict=True):
+        response = make_response(other, first, {statement: value})
+        response.answers[0].rationale = f"Toelichting bij {value}"
+    db.session.commit()
+    make_round(
+        study,
+        items=[
+            likert(
+                "Beleid en uitvoering lopen uiteen.",
+                previous_item_id=statement.id,
+                section_id=section.id,
+            ),
+            likert("Gemeenten missen capaciteit.", scale_points=7, section_id=section.id),
+            "Welke knelpunten ziet u?",
+        ],
+        state=RoundState.OPEN,
+    )
+    token = issue_link(member)
+    release_database()
+
+    page.goto(f"{live_server}/q/{token}")
+    expect(page.locator(".feedback")).to_have_count(1)
+    assert page.get_attribute("html", "lang") == "nl"
+    page.locator(".feedback summary").click()
+    no_violations(page)
+
+    # The same page with errors: a submit while statements are still unrated.
+    page.locator("button[value=submit]").click()
+    expect(page.locator(".error-summary")).to_be_visible()
+    no_violations(page)
+
+    page.goto(f"{live_server}/q/no-such-link?lang=en")
+    expect(page.locator("h1")).to_have_text("This link does not open a questionnaire")
+    no_violations(page)
