@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_time, get_locale, ngettext
+from flask_babel import format_time, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import IntegrityError
@@ -40,13 +40,6 @@ def keep_private(response: Any) -> Any:
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-
-@bp.context_processor
-def language_of_page() -> dict[str, Any]:
-    # base.html asks for current_locale(), which this branch's create_app does not define;
-    # main now defines it as a Jinja global, after which this processor can go.
-    return {"current_locale": lambda: str(get_locale())}
 
 
 @bp.errorhandler(CSRFError)
