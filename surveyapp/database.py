@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Column, DateTime, Engine, event
+from sqlalchemy.types import TypeEngine
+
+from surveyapp.models.base import UTCDateTime
 
 
 def database_url(configured: str, instance_path: str) -> str:
@@ -40,3 +44,27 @@ def configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# --- Alembic: how the models' own column types appear in migrations ----------------------------
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Write the models' UTC timestamp type as the plain column type it stores."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+def compare_type(
+    context: Any,
+    inspected_column: Column[Any],
+    metadata_column: Column[Any],
+    inspected_type: TypeEngine[Any],
+    metadata_type: TypeEngine[Any],
+) -> bool | None:
+    """Compare a UTC timestamp column as the DateTime(timezone=True) it is migrated as."""
+    if not isinstance(metadata_type, UTCDateTime):
+        return None  # alembic's own comparison
+    stored = Column(metadata_column.name, DateTime(timezone=True))
+    return context.impl.compare_type(inspected_column, stored)
