@@ -93,3 +93,11 @@ def test_movement_between_rounds_is_measured_per_expert(app):
     assert (from_round, to_round, change.n_paired) == (1, 2, 10)
     assert change.pct_changed == 100.0
     assert split.latest.median == 3.0
+
+
+def test_results_page_shows_every_measure_and_panel_agreement(client, app):
+    coordinator, study, _ = _rated_study()
+    login(client, coordinator)
+    page = client.get(f"/studies/{study.id}/results/?lang=en").get_data(as_text=True)
+    for label in ("Tastle &amp; Wierman", "Leik D", "Van der Eijk", "rWG", "Krippendorff"):
+        assert label in page

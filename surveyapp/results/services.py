@@ -14,6 +14,7 @@ from surveyapp.stats import (
     ItemStats,
     Settings,
     Stability,
+    analyse,
     compare_rounds,
     describe_item,
     parse_rule,
@@ -101,6 +102,34 @@ def _by_expert(rows: pd.DataFrame) -> dict[int, float | None]:
         int(expert): (None if pd.isna(value) else float(value))
         for expert, value in zip(rows["expert"], rows["value"], strict=True)
     }
+
+
+@dataclass(frozen=True)
+class PanelFigures:
+    """Agreement across the statements of one round that share a scale."""
+
+    round: int
+    scale_points: int
+    statements: int
+    krippendorff_alpha_ordinal: float | None
+
+
+def panel_results(study: Study) -> list[PanelFigures]:
+    """Krippendorff's alpha (ordinal) per round, over the statements of each scale."""
+    frame, _items = rating_frame(db.session, study.id)
+    figures = []
+    for points, part in frame.groupby("scale_points", sort=True):
+        analysis = analyse(
+            part[["expert", "item", "round", "value"]], study_settings(study, int(points))
+        )
+        for row in analysis.panel:
+            statements = part.loc[part["round"] == row.round, "item"].nunique()
+            figures.append(
+                PanelFigures(
+                    int(row.round), int(points), statements, row.krippendorff_alpha_ordinal
+                )
+            )
+    return sorted(figures, key=lambda f: (f.round, f.scale_points))
 
 
 def carry_forward(

@@ -21,6 +21,7 @@ def index(study_id: int):
         "results/index.html",
         study=study,
         statements=statements,
+        panel=results.panel_results(study),
         can_carry=can_carry,
         last_closed=closed[-1] if closed else None,
     )
