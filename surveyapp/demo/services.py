@@ -95,7 +95,12 @@ def load_demo(base_url: str, now: datetime) -> DemoStudy:
     groups = sorted({m.group.name for m in members if m.group})
 
     # Round 1: open questions, answered and closed two months ago.
-    round1 = studies.create_round(coordinator, study, "Verkenning")
+    round1 = studies.create_round(
+        coordinator,
+        study,
+        "Verkenning",
+        "Welke trends en knelpunten ziet u in uw werk? Antwoord in een paar zinnen per thema.",
+    )
     for question in content["questions"]:
         studies.add_item(
             coordinator,
@@ -148,6 +153,7 @@ def load_demo(base_url: str, now: datetime) -> DemoStudy:
         )
     round2 = study.rounds[-1]
     round2.title = "Stellingen"
+    round2.introduction = "Geef per stelling aan in hoeverre u het ermee eens bent."
     _open(coordinator, round2, base_url, now - timedelta(days=45))
     means = {s["text"]: s["means"] for s in content["statements"]}
     rated = rng.sample(members, k=len(members) - 4)
@@ -161,7 +167,14 @@ def load_demo(base_url: str, now: datetime) -> DemoStudy:
     db.session.flush()
 
     # Round 3: the statements not yet retired, open now; some experts have answered.
-    round3 = studies.create_round(coordinator, study, "Herbeoordeling")
+    round3 = studies.create_round(
+        coordinator,
+        study,
+        "Herbeoordeling",
+        "Over deze stellingen was het panel het in ronde 2 nog niet eens. Bij elke stelling"
+        " ziet u hoe het panel toen antwoordde en uw eigen antwoord. U kunt uw oordeel"
+        " herzien of handhaven.",
+    )
     carry_forward(coordinator, study_results(study), round2, round3)
     _open(coordinator, round3, base_url, now - timedelta(days=5), mark_sent=False)
     previous = {

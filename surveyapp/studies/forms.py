@@ -82,6 +82,9 @@ class RulesForm(FlaskForm):
 
 class RoundForm(FlaskForm):
     title = StringField(_l("Title of the round"), validators=[Optional(), Length(max=200)])
+    introduction = TextAreaField(
+        _l("Introduction for the panel"), validators=[Optional()], render_kw={"rows": 3}
+    )
 
 
 class ItemForm(FlaskForm):

@@ -180,13 +180,20 @@ def set_rules(actor: Coordinator, study: Study, **rules: object) -> None:
     record_action(actor, "rules.set", study, **{k: str(v) for k, v in rules.items()})
 
 
-def create_round(actor: Coordinator, study: Study, title: str = "") -> Round:
+def create_round(
+    actor: Coordinator, study: Study, title: str = "", introduction: str = ""
+) -> Round:
     """Add the next round of the study as a draft."""
     if study.rounds and study.rounds[-1].state is not RoundState.CLOSED:
         raise StudyError("close the current round before adding the next one")
     if len(study.rounds) >= study.round_cap:
         raise StudyError(f"the study's round cap ({study.round_cap}) is reached")
-    round_ = Round(study=study, number=len(study.rounds) + 1, title=title.strip())
+    round_ = Round(
+        study=study,
+        number=len(study.rounds) + 1,
+        title=title.strip(),
+        introduction=introduction.strip(),
+    )
     db.session.add(round_)
     db.session.flush()
     record_action(actor, "round.create", study, round=round_.number)

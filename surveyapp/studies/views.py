@@ -145,7 +145,9 @@ def create_round(study_id: int):
     if not form.validate_on_submit():
         abort(400)
     try:
-        round_ = studies.create_round(current_user, study, form.title.data or "")
+        round_ = studies.create_round(
+            current_user, study, form.title.data or "", form.introduction.data or ""
+        )
     except studies.StudyError as error:
         db.session.rollback()
         flash(_("No round was added: %(reason)s.", reason=error), "error")
