@@ -237,3 +237,65 @@ def test_other_coordinators_cannot_see_a_study(client, app):
     login(client, make_coordinator())
     assert client.get(f"/studies/{study.id}").status_code == 404
     assert study.title not in client.get("/").get_data(as_text=True)
+
+
+def test_the_panel_page_lists_members_and_revoking_ends_a_link(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    member = make_member(study, email="weg@example.org")
+    make_member(study, email="blijft@example.org")
+    make_round(study, state=RoundState.DRAFT)
+    login(client, coordinator)
+    _post(client, f"/studies/{study.id}/rounds/1/open")
+    db.session.expire_all()
+    assert member.token is not None
+    page = client.get(f"/studies/{study.id}/panel?lang=en").get_data(as_text=True)
+    assert "weg@example.org" in page
+    assert "active" in page
+
+    body = db.session.scalar(select(OutboxMessage.body).where(OutboxMessage.member_id == member.id))
+    link = "/q/" + body.split("/q/")[1].split()[0]
+    expert = app.test_client()
+    assert expert.get(link).status_code == 302  # the link opens the round
+
+    _post(client, f"/studies/{study.id}/panel/{member.id}/revoke")
+    db.session.expire_all()
+    assert member.token.revoked_at is not None
+    revoked, unknown = expert.get(link), expert.get("/q/an-unknown-token")
+    assert revoked.status_code == unknown.status_code == 404
+    assert revoked.get_data() == unknown.get_data()
+    page = client.get(f"/studies/{study.id}/panel?lang=en").get_data(as_text=True)
+    assert "revoked" in page
+
+
+def test_reminders_go_to_members_who_have_not_submitted(client, app):
+    from tests.builders import make_response
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    done, waiting = make_member(study), make_member(study)
+    make_round(study, items=[likert("A")])
+    login(client, coordinator)
+    _post(client, f"/studies/{study.id}/rounds/1/open")
+    db.session.expire_all()
+    round_ = study.rounds[0]
+    make_response(done, round_, {round_.items[0]: 4})
+    response = _post(client, f"/studies/{study.id}/rounds/1/remind")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "1 reminders are queued" in page
+    reminders = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.kind == "reminder")
+    ).all()
+    assert [m.member_id for m in reminders] == [waiting.id]
+
+
+def test_no_reminders_for_a_closed_round(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_member(study)
+    make_round(study, state=RoundState.CLOSED)
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/rounds/1/remind")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "only while the round is open" in page
+    assert _count(OutboxMessage) == 0

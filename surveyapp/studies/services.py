@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -10,13 +11,15 @@ from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from surveyapp.audit import record_action
 from surveyapp.extensions import db
-from surveyapp.mail.services import queue_round_invitations
+from surveyapp.mail.services import queue_reminders, queue_round_invitations
 from surveyapp.models import (
     SCALE_POINTS,
     Coordinator,
+    InvitationToken,
     Item,
     ItemKind,
     OutboxMessage,
@@ -28,6 +31,7 @@ from surveyapp.models import (
     RoundState,
     Study,
     Theme,
+    hash_token,
 )
 from surveyapp.stats import parse_rule
 
@@ -246,6 +250,56 @@ def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) 
 def close_round(actor: Coordinator, round_: Round, now: datetime) -> None:
     round_.close(now)
     record_action(actor, "round.close", round_.study, round=round_.number)
+
+
+def send_reminders(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
+    """Queue a reminder, with a fresh link, to each member who has not submitted yet."""
+    if round_.state is not RoundState.OPEN:
+        raise StudyError("reminders go out only while the round is open")
+    messages = queue_reminders(round_, base_url, now)
+    record_action(actor, "round.remind", round_.study, round=round_.number, sent=len(messages))
+    return len(messages)
+
+
+def revoke_member(actor: Coordinator, member: PanelMember, now: datetime) -> None:
+    """End a member's access for good: the link stops working and no more mail goes out."""
+    if member.token is None:
+        member.token = InvitationToken(token_hash=hash_token(secrets.token_urlsafe(24)))
+    member.token.revoke(now)
+    record_action(actor, "panel.revoke", member.study, member=member.id)
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member: PanelMember
+    link: str  # "none" (never mailed), "active" or "revoked"
+    submitted: int  # rounds this member submitted
+
+
+def panel_overview(study: Study) -> list[MemberRow]:
+    """List the panel with each member's link state and number of submitted rounds."""
+    submitted = dict(
+        db.session.execute(
+            select(Response.member_id, func.count())
+            .join(PanelMember, Response.member_id == PanelMember.id)
+            .where(PanelMember.study_id == study.id, Response.state == ResponseState.SUBMITTED)
+            .group_by(Response.member_id)
+        ).all()
+    )
+    members = db.session.scalars(
+        select(PanelMember)
+        .where(PanelMember.study_id == study.id)
+        .options(selectinload(PanelMember.token), selectinload(PanelMember.group))
+        .order_by(PanelMember.email)
+    )
+    return [
+        MemberRow(
+            member=m,
+            link="none" if m.token is None else ("revoked" if m.token.revoked_at else "active"),
+            submitted=submitted.get(m.id, 0),
+        )
+        for m in members
+    ]
 
 
 @dataclass(frozen=True)

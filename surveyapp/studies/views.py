@@ -106,7 +106,43 @@ def panel(study_id: int):
                 "success",
             )
             return redirect(url_for("studies.panel", study_id=study.id))
-    return render_template("studies/panel.html", study=study, form=form)
+    return render_template(
+        "studies/panel.html", study=study, form=form, rows=studies.panel_overview(study)
+    )
+
+
+@bp.post("/studies/<int:study_id>/panel/<int:member_id>/revoke")
+@login_required
+def revoke_member(study_id: int, member_id: int):
+    study = get_study(study_id)
+    member = next((m for m in study.members if m.id == member_id), None)
+    if member is None:
+        abort(404)
+    studies.revoke_member(current_user, member, utcnow())
+    db.session.commit()
+    flash(
+        _("The link of %(email)s no longer works; no more mail goes out.", email=member.email),
+        "success",
+    )
+    return redirect(url_for("studies.panel", study_id=study.id))
+
+
+@bp.post("/studies/<int:study_id>/rounds/<int:number>/remind")
+@login_required
+def remind(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    try:
+        sent = studies.send_reminders(
+            current_user, round_, current_app.config["BASE_URL"], utcnow()
+        )
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("No reminders were sent: %(reason)s.", reason=error), "error")
+    else:
+        db.session.commit()
+        flash(_("%(n)d reminders are queued.", n=sent), "success")
+    return redirect(url_for("studies.round_page", study_id=study.id, number=number))
 
 
 @bp.route("/studies/<int:study_id>/rules", methods=["GET", "POST"])
