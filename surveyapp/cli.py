@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import or_, select
+from werkzeug.serving import run_simple
 
 from surveyapp import create_app
 from surveyapp.anthology.command import anthology_group
+from surveyapp.auth.services import AccountError, create_coordinator
+from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
+from surveyapp.extensions import db
+from surveyapp.mail.delivery import (
+    STUCK_AFTER,
+    DeliveryReport,
+    deliver_outbox,
+    outbox_status,
+    requeue_stuck,
+    run_worker,
+)
+from surveyapp.models import Study, utcnow
+from surveyapp.publishing.services import gather_anthology, write_anthology
 from surveyapp.stats.command import stats_command
+from surveyapp.worker import run_once, start_background_worker, work_until
 
 cli = FlaskGroup(create_app=create_app, help="Run and manage surveyapp Delphi studies.")
 
@@ -28,9 +47,6 @@ cli = FlaskGroup(create_app=create_app, help="Run and manage surveyapp Delphi st
 @with_appcontext
 def create_coordinator_command(email: str, admin: bool, password_file: Path | None) -> None:
     """Create a coordinator account that logs in with EMAIL."""
-    from surveyapp.auth.services import AccountError, create_coordinator
-    from surveyapp.extensions import db
-
     if password_file is not None:
         password = password_file.read_text(encoding="utf-8").strip()
     else:
@@ -52,11 +68,6 @@ def create_coordinator_command(email: str, admin: bool, password_file: Path | No
 @with_appcontext
 def serve_command(host: str, port: int) -> None:
     """Serve the app with the development server (use gunicorn in production)."""
-    from flask import current_app
-    from werkzeug.serving import run_simple
-
-    from surveyapp.worker import start_background_worker
-
     app = current_app._get_current_object()
     stop = start_background_worker(app)  # mail and anthology builds, outside the requests
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
@@ -72,18 +83,18 @@ def serve_command(host: str, port: int) -> None:
 @with_appcontext
 def worker_command(interval: float, once: bool) -> None:
     """Deliver queued mail and build queued anthologies (run beside gunicorn)."""
-    import time
-
-    from flask import current_app
-
-    from surveyapp.worker import run_once
-
     app = current_app._get_current_object()
-    while True:
+    if once:
         run_once(app)
-        if once:
-            return
-        time.sleep(interval)
+        return
+    stop = threading.Event()
+    handlers = {n: signal.signal(n, lambda *_: stop.set()) for n in (signal.SIGINT, signal.SIGTERM)}
+    click.echo(f"Working every {interval:g} s: mail and anthology builds; Ctrl+C stops.")
+    try:
+        work_until(app, stop, interval)
+    finally:
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
 
 
 # --- mail -------------------------------------------------------------------------------
@@ -109,13 +120,6 @@ def mail_group() -> None:
 @with_appcontext
 def mail_send_command(worker: bool, interval: float, limit: int) -> None:
     """Deliver the mail that is due (once, or as a worker until Ctrl+C)."""
-    import signal
-    import threading
-
-    from flask import current_app
-
-    from surveyapp.mail.delivery import DeliveryReport, deliver_outbox, run_worker
-
     config = current_app.config
     if not worker:
         try:
@@ -155,10 +159,6 @@ def mail_send_command(worker: bool, interval: float, limit: int) -> None:
 @with_appcontext
 def mail_status_command() -> None:
     """Count the outbox per state and list stuck and failed mails."""
-    from surveyapp.extensions import db
-    from surveyapp.mail.delivery import STUCK_AFTER, outbox_status
-    from surveyapp.models import utcnow
-
     status = outbox_status(db.session, utcnow())
     db.session.rollback()
     click.echo(
@@ -191,10 +191,6 @@ def mail_status_command() -> None:
 @with_appcontext
 def mail_requeue_command(message_ids: tuple[int, ...], yes: bool) -> None:
     """Queue stuck mails again, once you know they did not go out."""
-    from surveyapp.extensions import db
-    from surveyapp.mail.delivery import requeue_stuck
-    from surveyapp.models import utcnow
-
     if not yes:
         click.confirm(
             "A stuck mail may already have been delivered; send it again anyway?", abort=True
@@ -214,13 +210,6 @@ def mail_requeue_command(message_ids: tuple[int, ...], yes: bool) -> None:
 @with_appcontext
 def demo_command() -> None:
     """Load the demo study (once) and build its anthology into the reports folder."""
-    from flask import current_app
-
-    from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
-    from surveyapp.extensions import db
-    from surveyapp.models import utcnow
-    from surveyapp.publishing.services import gather_anthology, write_anthology
-
     login = f"Coordinator login: {DEMO_EMAIL} / {DEMO_PASSWORD}"
     if demo_exists():
         click.echo("The demo study is already there; nothing was changed.")
@@ -255,12 +244,6 @@ cli.add_command(anthology_group)
 @with_appcontext
 def anthology_build_command(study: str, out: Path, html: Path | None) -> None:
     """Build the anthology of STUDY (its id or slug) from its included quotes and results."""
-    from sqlalchemy import or_, select
-
-    from surveyapp.extensions import db
-    from surveyapp.models import Study
-    from surveyapp.publishing.services import gather_anthology, write_anthology
-
     found = db.session.scalar(
         select(Study).where(
             or_(Study.slug == study, Study.id == (int(study) if study.isdigit() else -1))

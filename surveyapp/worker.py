@@ -11,6 +11,7 @@ from pathlib import Path
 from flask import Flask
 
 from surveyapp.extensions import db
+from surveyapp.mail.delivery import deliver_outbox
 from surveyapp.models import AnthologyBuild, BuildState, Study, utcnow
 from surveyapp.publishing.services import claim_build, gather_anthology, write_anthology
 
@@ -59,25 +60,26 @@ def run_next_build(
 
 def run_once(app: Flask) -> None:
     """Do what is due now: deliver queued mail, then run queued anthology builds."""
-    from surveyapp.mail.delivery import deliver_outbox
-
     with app.app_context():
         deliver_outbox(app.config)
         while run_next_build(Path(app.config["REPORTS_DIR"])) is not None:
             pass
 
 
+def work_until(app: Flask, stop: threading.Event, interval: float) -> None:
+    """Run run_once every interval seconds until stop is set."""
+    while not stop.is_set():
+        try:
+            run_once(app)
+        except Exception:  # keep the worker alive; the next pass tries again
+            log.exception("background work failed")
+        stop.wait(interval)
+
+
 def start_background_worker(app: Flask, interval: float = 2.0) -> threading.Event:
-    """Run run_once every interval seconds in a daemon thread; set the event to stop it."""
+    """Run work_until in a daemon thread beside the development server; set the event to stop."""
     stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                run_once(app)
-            except Exception:  # keep the worker alive; the next pass tries again
-                log.exception("background work failed")
-            stop.wait(interval)
-
-    threading.Thread(target=loop, name="surveyapp-worker", daemon=True).start()
+    threading.Thread(
+        target=work_until, args=(app, stop, interval), name="surveyapp-worker", daemon=True
+    ).start()
     return stop

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from surveyapp.cli import cli
 from surveyapp.extensions import db
 from surveyapp.models import AnthologyBuild, BuildState, ItemKind, RoundState
-from surveyapp.publishing.services import gather_anthology
+from surveyapp.publishing.services import gather_anthology, request_build
 from surveyapp.worker import run_next_build
 from tests.builders import (
     csrf_token,
@@ -140,3 +140,15 @@ def test_cli_names_an_unknown_study(app, tmp_path):
 def test_an_item_kind_is_stored_as_its_value(app):
     _, study = _study_with_quotes()
     assert study.rounds[0].items[0].kind is ItemKind.OPEN
+
+
+def test_the_worker_builds_queued_anthologies_and_delivers_mail(app, tmp_path):
+    coordinator, study = _study_with_quotes()
+    request_build(coordinator, study)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(cli, ["worker", "--once"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    build = db.session.scalar(select(AnthologyBuild))
+    assert build.state is BuildState.DONE
+    assert Path(build.pdf_path).read_bytes().startswith(b"%PDF")
