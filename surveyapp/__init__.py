@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config["DATABASE_URL"], app.instance_path
     )
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    app.config.setdefault("SESSION_COOKIE_SECURE", app.config["BASE_URL"].startswith("https:"))
     app.config["REPORTS_DIR"] = app.config["REPORTS_DIR"] or str(
         Path(app.instance_path).parent / "reports"
     )
@@ -57,7 +58,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Amsterdam")
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
-    from surveyapp import auth, coding, publishing, questionnaire, results, studies
+    # Imported here, not at the top: `import surveyapp.stats` (a pure core) then stays free
+    # of every view, form and template of the web app.
+    from surveyapp import auth, coding, errors, publishing, questionnaire, results, studies
     from surveyapp.auth.services import load_coordinator
 
     app.register_blueprint(auth.bp)
@@ -67,6 +70,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(publishing.bp)
     app.register_blueprint(results.bp)
     login_manager.user_loader(load_coordinator)
+    errors.init_app(app)
     return app
 
 

@@ -3,7 +3,7 @@
 from sqlalchemy import select
 
 from surveyapp.extensions import db
-from surveyapp.models import AuditEntry, Coordinator
+from surveyapp.models import AuditEntry, Coordinator, Study
 from tests.builders import PASSWORD, csrf_token, login, make_coordinator
 
 
@@ -69,6 +69,27 @@ def test_login_is_rate_limited(app, client):
         for _ in range(4)
     ]
     assert codes == [401, 401, 401, 429]
+    page = client.post(
+        "/login?lang=en",
+        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": token},
+    )
+    assert "Too many attempts" in page.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # even the right password waits
+
+
+def test_an_expired_form_says_so_and_changes_nothing(client, app):
+    coordinator = make_coordinator()
+    login(client, coordinator)
+    response = client.post("/studies/new?lang=en", data={"title": "Zonder token"})
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+    assert db.session.scalars(select(Study)).all() == []
+
+
+def test_unknown_pages_get_a_friendly_page(client, app):
+    response = client.get("/no/such/page?lang=en")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
 
 
 def test_dutch_is_the_default_language(client, app):
