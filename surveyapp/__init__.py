@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from surveyapp import config as default_config
 from surveyapp.database import configure_sqlite, database_url
@@ -71,18 +72,23 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(results.bp)
     login_manager.user_loader(load_coordinator)
     errors.init_app(app)
+    if app.config["PROXIES"]:
+        proxies = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     return app
 
 
 def select_locale() -> str:
     """Pick the interface language: the visitor's choice, the expert's, then the browser's."""
-    languages = default_config.LANGUAGES
+    languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # mail and builds pick their language explicitly
-        return default_config.BABEL_DEFAULT_LOCALE
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = request.args.get("lang")
     if chosen in languages:
         session["lang"] = chosen
         return chosen
     if session.get("lang") in languages:
         return session["lang"]
-    return request.accept_languages.best_match(languages) or default_config.BABEL_DEFAULT_LOCALE
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )

@@ -7,12 +7,12 @@ import threading
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from sqlalchemy import or_, select
 from werkzeug.serving import run_simple
 
-from surveyapp import create_app
+from surveyapp import InsecureConfiguration, create_app
 from surveyapp.anthology.command import anthology_group
 from surveyapp.auth.services import AccountError, create_coordinator
 from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
@@ -30,7 +30,16 @@ from surveyapp.publishing.services import gather_anthology, write_anthology
 from surveyapp.stats.command import stats_command
 from surveyapp.worker import run_once, start_background_worker, work_until
 
-cli = FlaskGroup(create_app=create_app, help="Run and manage surveyapp Delphi studies.")
+
+def create_app_for_cli() -> Flask:
+    """Build the app for a command; a refused configuration reads as one line, not a trace."""
+    try:
+        return create_app()
+    except InsecureConfiguration as error:
+        raise NoAppException(str(error)) from error
+
+
+cli = FlaskGroup(create_app=create_app_for_cli, help="Run and manage surveyapp Delphi studies.")
 
 
 # --- accounts ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@ SECRET_KEY = DEFAULT_SECRET_KEY
 DATABASE_URL = ""  # empty: SQLite file in the instance folder
 REPORTS_DIR = ""  # empty: reports/ beside the instance folder
 BASE_URL = "http://127.0.0.1:5000"
+PROXIES = 0  # behind a reverse proxy: how many proxies set X-Forwarded-* headers
 BABEL_DEFAULT_LOCALE = "nl"
 LANGUAGES = ("nl", "en")
 

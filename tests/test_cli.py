@@ -131,3 +131,16 @@ def test_missing_password_file_is_a_usage_error(runner: FlaskCliRunner, tmp_path
     assert result.exit_code == 2
     assert "does not exist" in result.output
     assert coordinator_count() == 0
+
+
+def test_commands_without_a_secret_key_say_so_in_one_line(monkeypatch):
+    from click.testing import CliRunner
+
+    from surveyapp.cli import cli
+
+    monkeypatch.delenv("SURVEYAPP_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    result = CliRunner().invoke(cli, ["create-coordinator", "x@example.org"])
+    assert result.exit_code != 0
+    assert "SURVEYAPP_SECRET_KEY is not set" in result.output
+    assert "Traceback" not in result.output
