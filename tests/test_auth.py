@@ -99,3 +99,49 @@ def test_dutch_is_the_default_language(client, app):
     english = client.get("/login?lang=en").get_data(as_text=True)
     assert 'lang="en"' in english
     assert "Log in" in english
+
+
+def test_an_admin_creates_and_switches_off_accounts(client, app):
+    admin = make_coordinator(is_admin=True)
+    login(client, admin)
+    client.get("/accounts")
+    client.post(
+        "/accounts",
+        data={
+            "email": "nieuw@example.org",
+            "password": "lang genoeg wachtwoord",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    new = db.session.scalar(select(Coordinator).where(Coordinator.email == "nieuw@example.org"))
+    assert new is not None
+    assert new.active
+    client.post(f"/accounts/{new.id}/active", data={"csrf_token": csrf_token(client)})
+    db.session.expire_all()
+    assert not new.active
+    # A switched-off account cannot log in.
+    other = app.test_client()
+    other.get("/login")
+    response = other.post(
+        "/login",
+        data={
+            "email": "nieuw@example.org",
+            "password": "lang genoeg wachtwoord",
+            "csrf_token": csrf_token(other),
+        },
+    )
+    assert response.status_code == 401
+
+
+def test_an_admin_cannot_switch_off_their_own_account(client, app):
+    admin = make_coordinator(is_admin=True)
+    login(client, admin)
+    client.get("/accounts")
+    client.post(f"/accounts/{admin.id}/active", data={"csrf_token": csrf_token(client)})
+    db.session.expire_all()
+    assert admin.active
+
+
+def test_accounts_are_for_admins_only(client, app):
+    login(client, make_coordinator())
+    assert client.get("/accounts").status_code == 403

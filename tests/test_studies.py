@@ -299,3 +299,15 @@ def test_no_reminders_for_a_closed_round(client, app):
     page = client.get(response.location + "?lang=en").get_data(as_text=True)
     assert "only while the round is open" in page
     assert _count(OutboxMessage) == 0
+
+
+def test_a_study_can_be_shared_with_a_colleague(client, app):
+    owner, colleague = make_coordinator(), make_coordinator(email="collega@example.org")
+    study = make_study(owner)
+    login(client, owner)
+    _post(client, f"/studies/{study.id}/coordinators", email="collega@example.org")
+    db.session.expire_all()
+    assert colleague in study.coordinators
+    response = _post(client, f"/studies/{study.id}/coordinators", email="niemand@example.org")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "there is no active account" in page

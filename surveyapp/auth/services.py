@@ -66,3 +66,14 @@ def create_coordinator(email: str, password: str, *, is_admin: bool = False) -> 
     coordinator = Coordinator(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(coordinator)
     return coordinator
+
+
+def list_coordinators() -> list[Coordinator]:
+    return list(db.session.scalars(select(Coordinator).order_by(Coordinator.email)))
+
+
+def set_active(actor: Coordinator, coordinator: Coordinator, active: bool) -> None:
+    """Let an account log in again, or stop it from logging in; never one's own."""
+    if coordinator.id == actor.id and not active:
+        raise AccountError("you cannot switch off your own account")
+    coordinator.active = active

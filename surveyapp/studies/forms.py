@@ -3,6 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DecimalField,
+    EmailField,
     IntegerField,
     RadioField,
     SelectField,
@@ -12,6 +13,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
+    Email,
     InputRequired,
     Length,
     NumberRange,
@@ -33,6 +35,10 @@ class StudyForm(FlaskForm):
         _l("Footer text of the anthology"), validators=[Optional(), Length(max=200)]
     )
     introduction = TextAreaField(_l("Introduction"), validators=[Optional()])
+
+
+class ShareForm(FlaskForm):
+    email = EmailField(_l("Email address of a colleague"), validators=[DataRequired(), Email()])
 
 
 class ThemesForm(FlaskForm):

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from surveyapp.audit import record_action
+from surveyapp.auth.services import find_coordinator
 from surveyapp.extensions import db
 from surveyapp.mail.services import queue_reminders, queue_round_invitations
 from surveyapp.models import (
@@ -70,6 +71,17 @@ def create_study(actor: Coordinator, title: str, **fields: str) -> Study:
     db.session.flush()
     record_action(actor, "study.create", study, title=study.title)
     return study
+
+
+def share_study(actor: Coordinator, study: Study, email: str) -> Coordinator:
+    """Let another coordinator (an existing account) manage this study too."""
+    colleague = find_coordinator(email)
+    if colleague is None or not colleague.active:
+        raise StudyError(f"there is no active account for {email.strip()}")
+    if colleague not in study.coordinators:
+        study.coordinators.append(colleague)
+        record_action(actor, "study.share", study, email=colleague.email)
+    return colleague
 
 
 _THEME_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\.?\s+(.+?)\s*$")

@@ -7,7 +7,15 @@ from surveyapp.extensions import db
 from surveyapp.models import IllegalTransition, ItemKind, Round, RuleFixedError, Study, utcnow
 from surveyapp.studies import bp
 from surveyapp.studies import services as studies
-from surveyapp.studies.forms import ItemForm, PanelForm, RoundForm, RulesForm, StudyForm, ThemesForm
+from surveyapp.studies.forms import (
+    ItemForm,
+    PanelForm,
+    RoundForm,
+    RulesForm,
+    ShareForm,
+    StudyForm,
+    ThemesForm,
+)
 
 
 def get_study(study_id: int) -> Study:
@@ -59,8 +67,28 @@ def show(study_id: int):
         progress=progress,
         themes_form=ThemesForm(),
         round_form=RoundForm(),
+        share_form=ShareForm(),
         sections=studies.sections_of(study),
     )
+
+
+@bp.post("/studies/<int:study_id>/coordinators")
+@login_required
+def share(study_id: int):
+    study = get_study(study_id)
+    form = ShareForm()
+    if not form.validate_on_submit():
+        flash(_("Give the email address of a colleague's account."), "error")
+        return redirect(url_for("studies.show", study_id=study.id))
+    try:
+        colleague = studies.share_study(current_user, study, form.email.data)
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("Nobody was added: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.show", study_id=study.id))
+    db.session.commit()
+    flash(_("%(email)s can now manage this study.", email=colleague.email), "success")
+    return redirect(url_for("studies.show", study_id=study.id))
 
 
 @bp.post("/studies/<int:study_id>/themes")
