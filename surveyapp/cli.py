@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
+from flask_babel import force_locale
 from sqlalchemy import or_, select
 from werkzeug.serving import run_simple
 
@@ -63,7 +64,8 @@ def create_coordinator_command(email: str, admin: bool, password_file: Path | No
     try:
         create_coordinator(email, password, is_admin=admin)
     except AccountError as error:
-        raise click.ClickException(str(error)) from error
+        with force_locale("en"):  # the command line speaks English throughout
+            raise click.ClickException(str(error)) from error
     db.session.commit()
     click.echo(f"Coordinator {email.strip().lower()} created.")
 

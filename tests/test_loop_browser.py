@@ -59,7 +59,7 @@ def test_coordinator_opens_a_round_and_the_expert_answers_through_the_emailed_li
     go.get_by_label("Panel group").fill("zorg")
     go.get_by_label("Language of the emails").select_option("en")
     go.get_by_role("button", name="Add to panel").click()
-    expect(go.get_by_text("1 members added")).to_be_visible()
+    expect(go.get_by_text("1 member added")).to_be_visible()
     go.get_by_role("link", name="Trends en knelpunten").click()
 
     # A round with an open question and a statement; then open it.
@@ -73,7 +73,7 @@ def test_coordinator_opens_a_round_and_the_expert_answers_through_the_emailed_li
     go.get_by_role("button", name="Add item").click()
     expect(go.locator("ol li")).to_have_count(2)
     go.get_by_role("button", name=re.compile("Open round and invite the panel")).click()
-    expect(go.get_by_text("1 invitations are queued")).to_be_visible()
+    expect(go.get_by_text("1 invitation is queued")).to_be_visible()
 
     # The worker delivers the invitation to a real SMTP server.
     with smtp_server() as smtp:

@@ -92,7 +92,7 @@ def test_panel_paste_adds_members_with_a_group_and_skips_duplicates(client, app)
         if "?" in response.location
         else response.location + "?lang=en"
     ).get_data(as_text=True)
-    assert "1 members added, 1 were on the panel already" in page
+    assert "1 member added. 1 was on the panel already." in page
     members = db.session.scalars(select(PanelMember).order_by(PanelMember.email)).all()
     assert [(m.email, m.group.name) for m in members] == [
         ("a@x.nl", "zorg"),
@@ -226,7 +226,7 @@ def test_a_closed_round_does_not_reopen(client, app):
     login(client, coordinator)
     response = _post(client, f"/studies/{study.id}/rounds/1/open")
     page = client.get(response.location + "?lang=en").get_data(as_text=True)
-    assert "not draft" in page
+    assert "only a draft round with items can open" in page
     db.session.expire_all()
     assert study.rounds[0].state is RoundState.CLOSED
 
@@ -282,7 +282,7 @@ def test_reminders_go_to_members_who_have_not_submitted(client, app):
     make_response(done, round_, {round_.items[0]: 4})
     response = _post(client, f"/studies/{study.id}/rounds/1/remind")
     page = client.get(response.location + "?lang=en").get_data(as_text=True)
-    assert "1 reminders are queued" in page
+    assert "1 reminder is queued" in page
     reminders = db.session.scalars(
         select(OutboxMessage).where(OutboxMessage.kind == "reminder")
     ).all()

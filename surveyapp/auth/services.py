@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from surveyapp.extensions import db
@@ -58,11 +59,13 @@ def create_coordinator(email: str, password: str, *, is_admin: bool = False) -> 
     """Add a coordinator account to the session; refuse duplicates and short passwords."""
     email = email.strip().lower()
     if "@" not in email:
-        raise AccountError(f"{email!r} is not an email address")
+        raise AccountError(_l("%(email)s is not an email address", email=email))
     if find_coordinator(email) is not None:
-        raise AccountError(f"an account for {email} exists already")
+        raise AccountError(_l("an account for %(email)s exists already", email=email))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+        raise AccountError(
+            _l("the password needs at least %(n)d characters", n=MIN_PASSWORD_LENGTH)
+        )
     coordinator = Coordinator(email=email, password_hash=hash_password(password), is_admin=is_admin)
     db.session.add(coordinator)
     return coordinator
@@ -75,5 +78,5 @@ def list_coordinators() -> list[Coordinator]:
 def set_active(actor: Coordinator, coordinator: Coordinator, active: bool) -> None:
     """Let an account log in again, or stop it from logging in; never one's own."""
     if coordinator.id == actor.id and not active:
-        raise AccountError("you cannot switch off your own account")
+        raise AccountError(_l("you cannot switch off your own account"))
     coordinator.active = active

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -102,7 +103,7 @@ def next_draft_round(actor: Coordinator, study: Study) -> Round:
     if latest is not None and latest.state is RoundState.DRAFT:
         return latest
     if latest is not None and latest.state is RoundState.OPEN:
-        raise StudyError("close the open round before preparing statements for the next one")
+        raise StudyError(_l("close the open round before preparing statements for the next one"))
     return create_round(actor, study)
 
 
@@ -117,7 +118,7 @@ def create_statement(
 ) -> Item:
     """Add a statement to rate in the next round; it remembers the answers it came from."""
     if not sources:
-        raise StudyError("choose at least one answer the statement comes from")
+        raise StudyError(_l("choose at least one answer the statement comes from"))
     round_ = next_draft_round(actor, study)
     return add_item(
         actor,

@@ -1,5 +1,6 @@
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -111,10 +112,11 @@ def create_statement(study_id: int, item_id: int):
         return _render_item(study, item, form, status=400)
     db.session.commit()
     flash(
-        _(
-            "Statement added to round %(n)d, linked to %(k)d answers.",
+        ngettext(
+            "Statement added to round %(n)d, linked to %(num)d answer.",
+            "Statement added to round %(n)d, linked to %(num)d answers.",
+            len(form.sources.data),
             n=statement.round.number,
-            k=len(form.sources.data),
         ),
         "success",
     )

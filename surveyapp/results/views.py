@@ -1,5 +1,6 @@
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from surveyapp.extensions import db
@@ -44,10 +45,11 @@ def carry_forward(study_id: int):
         return redirect(url_for("results.index", study_id=study.id))
     db.session.commit()
     flash(
-        _(
-            "Round %(n)d prepared with %(k)d statements not yet retired.",
+        ngettext(
+            "Round %(n)d prepared with %(num)d statement not yet retired.",
+            "Round %(n)d prepared with %(num)d statements not yet retired.",
+            len(carried),
             n=target.number,
-            k=len(carried),
         ),
         "success",
     )

@@ -65,8 +65,8 @@ class RulesForm(FlaskForm):
     quantile_method = SelectField(
         _l("Quantile method"),
         choices=[
-            SelectChoice("linear", "linear (Hyndman–Fan 7)"),
-            SelectChoice("weibull", "weibull (SPSS, type 6)"),
+            SelectChoice("linear", _l("linear (Hyndman–Fan type 7, numpy and R default)")),
+            SelectChoice("weibull", _l("weibull (Hyndman–Fan type 6, as SPSS)")),
         ],
     )
     stability_threshold = DecimalField(

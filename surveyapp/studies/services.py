@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -77,7 +78,7 @@ def share_study(actor: Coordinator, study: Study, email: str) -> Coordinator:
     """Let another coordinator (an existing account) manage this study too."""
     colleague = find_coordinator(email)
     if colleague is None or not colleague.active:
-        raise StudyError(f"there is no active account for {email.strip()}")
+        raise StudyError(_l("there is no active account for %(email)s", email=email.strip()))
     if colleague not in study.coordinators:
         study.coordinators.append(colleague)
         record_action(actor, "study.share", study, email=colleague.email)
@@ -95,7 +96,9 @@ def parse_themes(text: str) -> list[tuple[str, str]]:
             continue
         match = _THEME_LINE.match(line)
         if match is None:
-            raise StudyError(f"line {line_no}: expected a number and a title, like '1.3 Beleid'")
+            raise StudyError(
+                _l("line %(n)d: expected a number and a title, like '1.3 Beleid'", n=line_no)
+            )
         parsed.append((match.group(1), match.group(2)))
     return parsed
 
@@ -107,7 +110,7 @@ def add_themes(actor: Coordinator, study: Study, text: str) -> list[Theme]:
     seen: set[str] = set()
     for number, _title in entries:
         if number in existing or number in seen:
-            raise StudyError(f"theme {number} exists already")
+            raise StudyError(_l("theme %(number)s exists already", number=number))
         seen.add(number)
     added: list[Theme] = []
     position = max((theme.position for theme in study.themes), default=0)
@@ -117,7 +120,13 @@ def add_themes(actor: Coordinator, study: Study, text: str) -> list[Theme]:
             chapter_number = number.split(".")[0]
             parent = existing.get(chapter_number)
             if parent is None:
-                raise StudyError(f"section {number} needs chapter {chapter_number} first")
+                raise StudyError(
+                    _l(
+                        "section %(number)s needs chapter %(chapter)s first",
+                        number=number,
+                        chapter=chapter_number,
+                    )
+                )
         position += 1
         theme = Theme(study=study, parent=parent, number=number, title=title, position=position)
         db.session.add(theme)
@@ -154,7 +163,7 @@ def add_panel_members(
     """
     raw = [part.strip() for part in re.split(r"[\s,;]+", emails_text) if part.strip()]
     if not raw:
-        raise StudyError("paste at least one email address")
+        raise StudyError(_l("paste at least one email address"))
     emails: list[str] = []
     bad: list[str] = []
     for address in raw:
@@ -163,7 +172,7 @@ def add_panel_members(
         except EmailNotValidError:
             bad.append(address)
     if bad:
-        raise StudyError("not an email address: " + ", ".join(bad[:5]))
+        raise StudyError(_l("not an email address: %(list)s", list=", ".join(bad[:5])))
     group = None
     if group_name.strip():
         group = db.session.scalar(
@@ -201,9 +210,9 @@ def create_round(
 ) -> Round:
     """Add the next round of the study as a draft."""
     if study.rounds and study.rounds[-1].state is not RoundState.CLOSED:
-        raise StudyError("close the current round before adding the next one")
+        raise StudyError(_l("close the current round before adding the next one"))
     if len(study.rounds) >= study.round_cap:
-        raise StudyError(f"the study's round cap ({study.round_cap}) is reached")
+        raise StudyError(_l("the study's round cap (%(n)d) is reached", n=study.round_cap))
     round_ = Round(
         study=study,
         number=len(study.rounds) + 1,
@@ -229,11 +238,11 @@ def add_item(
 ) -> Item:
     """Add a question or statement at the end of a draft round."""
     if round_.state is not RoundState.DRAFT:
-        raise StudyError("items can only be added while the round is a draft")
+        raise StudyError(_l("items can only be added while the round is a draft"))
     if not text.strip():
-        raise StudyError("an item needs a text")
+        raise StudyError(_l("an item needs a text"))
     if kind is ItemKind.LIKERT and scale_points not in SCALE_POINTS:
-        raise StudyError("a rating scale has 5, 7 or 9 points")
+        raise StudyError(_l("a rating scale has 5, 7 or 9 points"))
     item = Item(
         kind=kind,
         text=text.strip(),
@@ -251,7 +260,7 @@ def add_item(
 def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
     """Open the round, fix the study's rules, and queue one invitation per member."""
     if not round_.study.members:
-        raise StudyError("add panel members before opening a round")
+        raise StudyError(_l("add panel members before opening a round"))
     round_.open(now)
     round_.study.fix_rules(now)
     messages = queue_round_invitations(round_, base_url, now)
@@ -267,7 +276,7 @@ def close_round(actor: Coordinator, round_: Round, now: datetime) -> None:
 def send_reminders(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
     """Queue a reminder, with a fresh link, to each member who has not submitted yet."""
     if round_.state is not RoundState.OPEN:
-        raise StudyError("reminders go out only while the round is open")
+        raise StudyError(_l("reminders go out only while the round is open"))
     messages = queue_reminders(round_, base_url, now)
     record_action(actor, "round.remind", round_.study, round=round_.number, sent=len(messages))
     return len(messages)

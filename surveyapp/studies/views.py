@@ -1,6 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -129,7 +130,12 @@ def add_themes(study_id: int):
         flash(_("Nothing was added: %(reason)s.", reason=error), "error")
         return redirect(url_for("studies.show", study_id=study_id))
     db.session.commit()
-    flash(_("%(n)d chapters or sections added.", n=len(added)), "success")
+    flash(
+        ngettext(
+            "%(num)d chapter or section added.", "%(num)d chapters or sections added.", len(added)
+        ),
+        "success",
+    )
     return redirect(url_for("studies.show", study_id=study.id))
 
 
@@ -149,10 +155,12 @@ def panel(study_id: int):
         else:
             db.session.commit()
             flash(
-                _(
-                    "%(added)d members added, %(skipped)d were on the panel already.",
-                    added=result.added,
-                    skipped=result.already_there,
+                ngettext("%(num)d member added.", "%(num)d members added.", result.added)
+                + " "
+                + ngettext(
+                    "%(num)d was on the panel already.",
+                    "%(num)d were on the panel already.",
+                    result.already_there,
                 ),
                 "success",
             )
@@ -192,7 +200,10 @@ def remind(study_id: int, number: int):
         flash(_("No reminders were sent: %(reason)s.", reason=error), "error")
     else:
         db.session.commit()
-        flash(_("%(n)d reminders are queued.", n=sent), "success")
+        flash(
+            ngettext("%(num)d reminder is queued.", "%(num)d reminders are queued.", sent),
+            "success",
+        )
     return redirect(url_for("studies.round_page", study_id=study.id, number=number))
 
 
@@ -306,13 +317,22 @@ def open_round(study_id: int, number: int):
     round_ = get_round(study, number)
     try:
         invited = studies.open_round(current_user, round_, current_app.config["BASE_URL"], utcnow())
-    except (IllegalTransition, studies.StudyError) as error:
+    except IllegalTransition:
+        db.session.rollback()
+        flash(_("The round was not opened: only a draft round with items can open."), "error")
+        return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    except studies.StudyError as error:
         db.session.rollback()
         flash(_("The round was not opened: %(reason)s.", reason=error), "error")
         return redirect(url_for("studies.round_page", study_id=study.id, number=number))
     db.session.commit()
     flash(
-        _("Round %(n)d is open; %(invited)d invitations are queued.", n=number, invited=invited),
+        ngettext(
+            "Round %(n)d is open; %(num)d invitation is queued.",
+            "Round %(n)d is open; %(num)d invitations are queued.",
+            invited,
+            n=number,
+        ),
         "success",
     )
     return redirect(url_for("studies.round_page", study_id=study.id, number=number))
@@ -325,9 +345,9 @@ def close_round(study_id: int, number: int):
     round_ = get_round(study, number)
     try:
         studies.close_round(current_user, round_, utcnow())
-    except IllegalTransition as error:
+    except IllegalTransition:
         db.session.rollback()
-        flash(_("The round was not closed: %(reason)s.", reason=error), "error")
+        flash(_("The round was not closed: only an open round can close."), "error")
         return redirect(url_for("studies.round_page", study_id=study.id, number=number))
     db.session.commit()
     flash(_("Round %(n)d is closed. Answers are final.", n=number), "success")
