@@ -36,9 +36,6 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 WTF_CSRF_TIME_LIMIT = None  # an expert may keep a questionnaire open for hours
 
-# Anonymity: panel groups smaller than this are never broken out in feedback or reports.
-MIN_GROUP_SIZE = 5
-
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read SURVEYAPP_* variables; values that parse as JSON (numbers, booleans) are typed."""

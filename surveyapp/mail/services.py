@@ -9,6 +9,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import selectinload
 
+from surveyapp.config import LANGUAGES
 from surveyapp.extensions import db
 from surveyapp.models import (
     InvitationToken,
@@ -19,8 +20,6 @@ from surveyapp.models import (
     ResponseState,
     Round,
 )
-
-LANGUAGES = ("nl", "en")
 
 
 class RoundNotOpen(ValueError):

@@ -26,6 +26,7 @@ from surveyapp.models import (
     Quote,
     Response,
     ResponseState,
+    RoundState,
     Study,
     Theme,
 )
@@ -138,10 +139,12 @@ def _methods(study: Study, statements: list[StatementFigures]) -> book.Methods:
             .group_by(OutboxMessage.round_id)
         ).all()
     )
+    closed = {r.number for r in study.rounds if r.state is RoundState.CLOSED}
     retired_in: dict[int, int] = defaultdict(int)
     for figures in statements:
-        if figures.retire:
-            retired_in[figures.rounds[-1][0]] += 1
+        last_round = figures.rounds[-1][0]
+        if figures.retire and last_round in closed:  # an open round has not decided yet
+            retired_in[last_round] += 1
     rounds = []
     previous: set[int] | None = None
     for round_ in study.rounds:
