@@ -311,3 +311,21 @@ def test_a_study_can_be_shared_with_a_colleague(client, app):
     response = _post(client, f"/studies/{study.id}/coordinators", email="niemand@example.org")
     page = client.get(response.location + "?lang=en").get_data(as_text=True)
     assert "there is no active account" in page
+
+
+def test_a_study_s_details_can_be_edited_later(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator, title="Oud")
+    slug = study.slug
+    login(client, coordinator)
+    _post(
+        client,
+        f"/studies/{study.id}/edit",
+        title="Nieuw",
+        language="nl",
+        introduction="Eerste alinea.\n\nTweede *alinea*.",
+        footer_text="bloemlezing - test",
+    )
+    db.session.expire_all()
+    assert (study.title, study.footer, study.slug) == ("Nieuw", "bloemlezing - test", slug)
+    assert "Tweede *alinea*." in study.introduction

@@ -59,6 +59,9 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:60] or "study"
 
 
+EDITABLE_FIELDS = ("title", "subtitle", "organisation", "language", "footer_text", "introduction")
+
+
 def create_study(actor: Coordinator, title: str, **fields: str) -> Study:
     """Add a study owned by actor, with a unique slug made from its title."""
     base = slugify(title)
@@ -83,6 +86,15 @@ def share_study(actor: Coordinator, study: Study, email: str) -> Coordinator:
         study.coordinators.append(colleague)
         record_action(actor, "study.share", study, email=colleague.email)
     return colleague
+
+
+def update_study(actor: Coordinator, study: Study, **fields: str) -> None:
+    """Change the study's descriptive details; the slug stays, so links keep working."""
+    for name, value in fields.items():
+        if name not in EDITABLE_FIELDS:
+            raise ValueError(f"{name} is not an editable detail of a study")
+        setattr(study, name, value.strip())
+    record_action(actor, "study.update", study, fields=sorted(fields))
 
 
 _THEME_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\.?\s+(.+?)\s*$")

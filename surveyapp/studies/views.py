@@ -68,16 +68,29 @@ def index():
 def new():
     form = StudyForm()
     if form.validate_on_submit():
-        fields = {name: form[name].data or "" for name in ("subtitle", "organisation", "language")}
-        fields |= {
-            "footer_text": form.footer_text.data or "",
-            "introduction": form.introduction.data or "",
-        }
-        study = studies.create_study(current_user, form.title.data, **fields)
+        fields = {name: form[name].data or "" for name in studies.EDITABLE_FIELDS}
+        study = studies.create_study(current_user, **fields)
         db.session.commit()
         flash(_("Study created. Next: add its chapters and sections."), "success")
         return redirect(url_for("studies.show", study_id=study.id))
     return render_template("studies/new.html", form=form)
+
+
+@bp.route("/studies/<int:study_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(study_id: int):
+    study = get_study(study_id)
+    form = StudyForm(obj=study)
+    if form.validate_on_submit():
+        studies.update_study(
+            current_user,
+            study,
+            **{name: form[name].data or "" for name in studies.EDITABLE_FIELDS},
+        )
+        db.session.commit()
+        flash(_("The study's details are saved."), "success")
+        return redirect(url_for("studies.show", study_id=study.id))
+    return render_template("studies/new.html", form=form, study=study)
 
 
 @bp.get("/studies/<int:study_id>")
