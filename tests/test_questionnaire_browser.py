@@ -143,6 +143,17 @@ def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, 
     page.locator(".feedback summary").click()
     no_violations(page)
 
+    # Reflow (WCAG 1.4.10): at 320 CSS pixels wide nothing needs sideways scrolling.
+    page.set_viewport_size({"width": 320, "height": 800})
+    wide = page.evaluate(
+        """[...document.querySelectorAll('body *')]
+            .filter(e => e.getBoundingClientRect().right > 321)
+            .map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))
+            .slice(0, 8)"""
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320, wide
+    page.set_viewport_size({"width": 1280, "height": 800})
+
     # The same page with errors: a submit while statements are still unrated.
     page.locator("button[value=submit]").click()
     expect(page.locator(".error-summary")).to_be_visible()
