@@ -13,8 +13,8 @@ from flask_babel import force_locale
 from sqlalchemy import or_, select
 from werkzeug.serving import run_simple
 
-from surveyapp import InsecureConfiguration, create_app
 from surveyapp.anthology.command import anthology_group
+from surveyapp.app import InsecureConfiguration, create_app
 from surveyapp.auth.services import AccountError, create_coordinator
 from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
 from surveyapp.extensions import db

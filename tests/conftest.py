@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import create_engine, text
 from werkzeug.serving import make_server
 
-from surveyapp import create_app
+from surveyapp.app import create_app
 from surveyapp.extensions import db
 from surveyapp.models import Base
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from surveyapp import InsecureConfiguration, create_app
+from surveyapp.app import InsecureConfiguration, create_app
 
 
 def test_refuses_default_secret_key_in_production(monkeypatch):

@@ -145,3 +145,11 @@ def test_a_quote_with_a_control_character_is_refused(client, app):
     page = client.get(response.location + "?lang=en").get_data(as_text=True)
     assert "control character" in page
     assert db.session.scalar(select(func.count()).select_from(Quote)) == 0
+
+
+def test_the_coding_index_lists_open_questions_with_their_answer_counts(client, app):
+    coordinator, study, _section, question, _answers = _closed_round_with_answers()
+    login(client, coordinator)
+    page = client.get(f"/studies/{study.id}/coding/?lang=en").get_data(as_text=True)
+    assert "Welke knelpunten?" in page
+    assert '<td class="num">2</td>' in page

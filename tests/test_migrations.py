@@ -14,7 +14,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import Column, MetaData, String, create_engine, inspect, make_url, text
 
-from surveyapp import create_app
+from surveyapp.app import create_app
 from surveyapp.database import compare_type, render_item
 from surveyapp.extensions import db
 from surveyapp.models import Base

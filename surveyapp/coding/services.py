@@ -34,7 +34,7 @@ def open_items(study: Study) -> list[tuple[Item, int]]:
         .join(Round, Item.round_id == Round.id)
         .outerjoin(Answer, (Answer.item_id == Item.id) & (func.length(Answer.text) > 0))
         .where(Round.study_id == study.id, Item.kind == ItemKind.OPEN)
-        .group_by(Item.id)
+        .group_by(Item.id, Round.number)
         .order_by(Round.number, Item.position)
     ).all()
     return [(item, count) for item, count in rows]
