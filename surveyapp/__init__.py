@@ -61,7 +61,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     # Imported here, not at the top: `import surveyapp.stats` (a pure core) then stays free
     # of every view, form and template of the web app.
-    from surveyapp import auth, coding, errors, publishing, questionnaire, results, studies
+    from surveyapp import (
+        auth,
+        coding,
+        errors,
+        exports,
+        publishing,
+        questionnaire,
+        results,
+        studies,
+    )
     from surveyapp.auth.services import load_coordinator
 
     app.register_blueprint(auth.bp)
@@ -70,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(coding.bp)
     app.register_blueprint(publishing.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(exports.bp)
     login_manager.user_loader(load_coordinator)
     errors.init_app(app)
     if app.config["PROXIES"]:
