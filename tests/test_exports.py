@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+import pandas as pd
 import pyreadstat
 import pytest
 from click.testing import CliRunner
@@ -17,6 +18,7 @@ from surveyapp.exports.services import (
     pseudonyms,
     ratings_table,
     shown_groups,
+    study_workbook,
     to_csv,
     to_xlsx,
 )
@@ -193,8 +195,6 @@ def test_no_email_member_id_or_token_in_any_export(client, app, rated):
 
 def test_xlsx_has_every_sheet_with_a_bold_frozen_header(app, rated):
     _, study, tokens = rated
-    from surveyapp.exports.services import study_workbook
-
     data = study_workbook(study, key=KEY)
     assert not [secret for secret in _secrets(study, tokens) if secret in data]
     workbook = load_workbook(io.BytesIO(data))
@@ -290,9 +290,18 @@ def test_results_page_links_every_export(client, app, rated):
 
 
 def test_to_xlsx_never_writes_a_formula():
-    import pandas as pd
-
     data = to_xlsx({"t": pd.DataFrame({"text": ["=1+1", "@SUM(A1)", "gewoon"]})})
     sheet = load_workbook(io.BytesIO(data))["t"]
     assert [c.value for c in sheet["A"][1:]] == ["=1+1", "@SUM(A1)", "gewoon"]
     assert {c.data_type for c in sheet["A"][1:]} == {"s"}
+
+
+def test_a_study_without_answers_exports_empty_files(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_round(study, items=[likert("Nog niet beoordeeld")], state=RoundState.OPEN)
+    login(client, coordinator)
+    for path in ("ratings.csv", "open-answers.csv", "codebook.csv", "study.xlsx", "ratings.sav"):
+        response = client.get(f"/studies/{study.id}/exports/{path}")
+        assert response.status_code == 200, path
+    assert _rows(to_csv(ratings_table(study, key=KEY))) == []
