@@ -68,6 +68,11 @@ _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Codes: who and what, without identifying anyone ---------------------------------------------
 
 
+def pseudonym_key(secret_key: str | bytes) -> bytes:
+    """The key pseudonyms are drawn with: the app's secret key, so web and CLI agree."""
+    return secret_key.encode() if isinstance(secret_key, str) else bytes(secret_key)
+
+
 def pseudonyms(study: Study, key: bytes) -> dict[int, str]:
     """Map each panel member's id to a pseudonym E001, E002, ... in a keyed-hash order.
 

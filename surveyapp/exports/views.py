@@ -33,8 +33,7 @@ def _download(study: Study, data: bytes, name: str, mimetype: str) -> Response:
 
 
 def _key() -> bytes:
-    secret = current_app.secret_key
-    return secret.encode() if isinstance(secret, str) else bytes(secret)
+    return exports.pseudonym_key(current_app.secret_key)
 
 
 @bp.get("/ratings.csv")
