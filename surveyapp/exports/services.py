@@ -403,17 +403,16 @@ def to_sav(study: Study, *, key: bytes) -> bytes:
         }
         missing[variable] = [float(SPSS_NO_OPINION)]
         measure[variable] = "ordinal"
-    settings = dict(book.settings)
     # SPSS keeps notes ("documents") as lines of 80 bytes: one setting a line.
     notes = [_spss_label(f"{name}={value}", 80) for name, value in book.settings]
-    # pyreadstat writes to a path only; the temporary file lives for this call alone.
+    # pyreadstat writes to a path only; the file (mode 0600) lives for this call alone.
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:
         pyreadstat.write_sav(
             wide,
             path,
-            file_label=_spss_label(settings["study"], 64),
+            file_label=_spss_label(study.title, 64),
             column_labels={name: labels[name] for name in wide.columns},
             variable_value_labels=value_labels,
             missing_ranges=missing,
