@@ -11,7 +11,16 @@ from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import get_locale
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from surveyapp import auth, coding, errors, publishing, questionnaire, results, studies
+from surveyapp import (
+    auth,
+    coding,
+    errors,
+    exports,
+    publishing,
+    questionnaire,
+    results,
+    studies,
+)
 from surveyapp import config as default_config
 from surveyapp.auth.services import load_coordinator
 from surveyapp.database import configure_sqlite, database_url
@@ -67,6 +76,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(coding.bp)
     app.register_blueprint(publishing.bp)
     app.register_blueprint(results.bp)
+    app.register_blueprint(exports.bp)
     login_manager.user_loader(load_coordinator)
     errors.init_app(app)
     if app.config["PROXIES"]:

@@ -17,6 +17,13 @@ from surveyapp.anthology.command import anthology_group
 from surveyapp.app import InsecureConfiguration, create_app
 from surveyapp.auth.services import AccountError, create_coordinator
 from surveyapp.demo.services import DEMO_EMAIL, DEMO_PASSWORD, demo_exists, load_demo
+from surveyapp.exports.services import (
+    pseudonym_key,
+    ratings_table,
+    study_workbook,
+    to_csv,
+    to_sav,
+)
 from surveyapp.extensions import db
 from surveyapp.mail.delivery import (
     STUCK_AFTER,
@@ -231,16 +238,56 @@ def demo_command() -> None:
     demo = load_demo(current_app.config["BASE_URL"], utcnow())
     db.session.commit()
     out = Path(current_app.config["REPORTS_DIR"]) / "demo-bloemlezing.pdf"
-    write_anthology(gather_anthology(demo.study), out, out.with_suffix(".html"))
+    anthology = gather_anthology(demo.study)
+    db.session.rollback()  # the anthology is plain data now; rendering holds no database lock
+    write_anthology(anthology, out, out.with_suffix(".html"))
     click.echo(f"Demo study loaded: {demo.study.title}")
     click.echo(login)
     click.echo(f"Expert link (round 3 is open): {demo.expert_link}")
     click.echo(f"Anthology: {out} and {out.with_suffix('.html')}")
 
 
-# --- statistics -------------------------------------------------------------------------
+# --- statistics and exports --------------------------------------------------------------
 
 cli.add_command(stats_command)
+
+
+@cli.command("export")
+@click.argument("study")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["csv", "xlsx", "sav"]),
+    default="csv",
+    show_default=True,
+    help="csv: ratings for `surveyapp stats`; xlsx: everything with codebook; sav: SPSS.",
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def export_command(study: str, file_format: str, out: Path) -> None:
+    """Export STUDY (its id or slug) with pseudonyms only: no emails, ids or tokens."""
+    found = find_study(study)
+    key = pseudonym_key(current_app.secret_key)
+    if file_format == "csv":
+        data = to_csv(ratings_table(found, key=key))
+    elif file_format == "xlsx":
+        data = study_workbook(found, key=key)
+    else:
+        data = to_sav(found, key=key)
+    db.session.rollback()  # reading is done; hold no lock while writing the file
+    out.write_bytes(data)
+    click.echo(f"Written: {out}")
+
+
+def find_study(number_or_slug: str) -> Study:
+    """Return the study with this number or slug, or stop the command with a clear message."""
+    number = int(number_or_slug) if number_or_slug.isdigit() else -1
+    found = db.session.scalar(
+        select(Study).where(or_(Study.slug == number_or_slug, Study.id == number))
+    )
+    if found is None:
+        raise click.ClickException(f"no study {number_or_slug!r}; give its number or its slug")
+    return found
 
 
 # --- anthology --------------------------------------------------------------------------
@@ -255,14 +302,9 @@ cli.add_command(anthology_group)
 @with_appcontext
 def anthology_build_command(study: str, out: Path, html: Path | None) -> None:
     """Build the anthology of STUDY (its id or slug) from its included quotes and results."""
-    found = db.session.scalar(
-        select(Study).where(
-            or_(Study.slug == study, Study.id == (int(study) if study.isdigit() else -1))
-        )
-    )
-    if found is None:
-        raise click.ClickException(f"no study {study!r}; give its number or its slug")
+    found = find_study(study)
     anthology = gather_anthology(found)
+    db.session.rollback()  # the anthology is plain data now; rendering holds no database lock
     with click.progressbar(length=100, label="Building the anthology") as bar:
 
         def progress(done: int, total: int) -> None:

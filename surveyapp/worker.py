@@ -41,9 +41,9 @@ def run_next_build(
         study = db.session.get(Study, build.study_id)
         assert study is not None  # the build row would be gone with its study
         stem = reports_dir / f"{study.slug}-{build.id}"
-        write_anthology(
-            gather_anthology(study), stem.with_suffix(".pdf"), stem.with_suffix(".html"), progress
-        )
+        anthology = gather_anthology(study)
+        db.session.commit()  # end the read: on SQLite every transaction holds the write lock
+        write_anthology(anthology, stem.with_suffix(".pdf"), stem.with_suffix(".html"), progress)
     except Exception as error:  # a failed build is reported on the page, not lost in a log
         log.exception("anthology build %s failed", build.id)
         db.session.rollback()
@@ -59,9 +59,16 @@ def run_next_build(
 
 
 def run_once(app: Flask) -> None:
-    """Do what is due now: deliver queued mail, then run queued anthology builds."""
+    """Do what is due now: deliver queued mail, then run queued anthology builds.
+
+    Each kind of work fails on its own: a mail server problem does not hold up builds.
+    """
     with app.app_context():
-        deliver_outbox(app.config)
+        try:
+            deliver_outbox(app.config)
+        except Exception:
+            log.exception("mail delivery failed; trying again on the next pass")
+            db.session.rollback()
         while run_next_build(Path(app.config["REPORTS_DIR"])) is not None:
             pass
 

@@ -148,7 +148,7 @@ def test_a_quote_with_a_control_character_is_refused(client, app):
 
 
 def test_the_coding_index_lists_open_questions_with_their_answer_counts(client, app):
-    coordinator, study, _section, question, _answers = _closed_round_with_answers()
+    coordinator, study, _section, _question, _answers = _closed_round_with_answers()
     login(client, coordinator)
     page = client.get(f"/studies/{study.id}/coding/?lang=en").get_data(as_text=True)
     assert "Welke knelpunten?" in page
