@@ -101,3 +101,16 @@ def test_results_page_shows_every_measure_and_panel_agreement(client, app):
     page = client.get(f"/studies/{study.id}/results/?lang=en").get_data(as_text=True)
     for label in ("Tastle &amp; Wierman", "Leik D", "Van der Eijk", "rWG", "Krippendorff"):
         assert label in page
+
+
+def test_rules_that_do_not_fit_a_scale_fall_back_instead_of_failing(client, app):
+    """Three agreement points overlap on a 5-point scale; 70/15 exists on 1-9 scales only."""
+    coordinator, study, _ = _rated_study()
+    study.agree_points = 3
+    study.consensus_rule = "70/15"
+    db.session.commit()
+    agreed, _split = study_results(study)
+    assert agreed.latest.percent_agreement == 100.0  # the 5-point default band 4-5
+    assert agreed.latest.consensus == "in"  # judged by the default rule
+    login(client, coordinator)
+    assert client.get(f"/studies/{study.id}/results/").status_code == 200

@@ -28,7 +28,8 @@ from surveyapp.models import (
     Study,
     hash_token,
 )
-from surveyapp.stats import Settings, describe_item
+from surveyapp.stats import describe_item
+from surveyapp.stats.frames import study_settings
 
 # A raw token is 32 urlsafe characters; anything far longer is not worth hashing.
 MAX_TOKEN_LENGTH = 200
@@ -186,20 +187,6 @@ def is_answered(item: Item, answer: Answer | None) -> bool:
     return bool(answer.text and answer.text.strip())
 
 
-def item_settings(study: Study, points: int) -> Settings:
-    """Return the stats settings of an item: the study's agreement bands on the item's scale."""
-    top = study.agree_points
-    if top > 0 and 2 * top < points:
-        return Settings(
-            scale_min=1,
-            scale_max=points,
-            agree=(points - top + 1, points),
-            disagree=(1, top),
-            quantile=study.quantile_method,
-        )
-    return Settings(scale_min=1, scale_max=points, quantile=study.quantile_method)
-
-
 def resolve_link(token: str, now: datetime) -> InvitationToken | None:
     """Return the invitation behind a personal link if it opens a round now, else None."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
@@ -343,7 +330,7 @@ def summarise_item(
                 own = Rating(value=None if no_opinion else value, no_opinion=no_opinion)
         if author != member_id and rationale and rationale.strip():
             rationales.append(rationale.strip())
-    stats = describe_item(values, item_settings(study, points))
+    stats = describe_item(values, study_settings(study, points))
     scale = tuple(
         ScalePoint(
             value=value,

@@ -12,32 +12,14 @@ from surveyapp.extensions import db
 from surveyapp.models import Coordinator, Item, Round, Study
 from surveyapp.stats import (
     ItemStats,
-    Settings,
     Stability,
     analyse,
     compare_rounds,
     describe_item,
-    parse_rule,
 )
 from surveyapp.stats import should_retire as stop_rule_met
-from surveyapp.stats.frames import lineage_roots, rating_frame
+from surveyapp.stats.frames import lineage_roots, rating_frame, study_settings
 from surveyapp.studies.services import add_item
-
-
-def study_settings(study: Study, scale_points: int) -> Settings:
-    """Return the stats settings a study's rules give for a scale of this many points."""
-    points = study.agree_points
-    return Settings(
-        scale_min=1,
-        scale_max=scale_points,
-        agree=(scale_points - points + 1, scale_points),
-        disagree=(1, points),
-        quantile=study.quantile_method,
-        rule=parse_rule(study.consensus_rule),
-        stability_threshold=study.stability_threshold,
-        min_group_size=study.min_group_size,
-        retire_stable=study.retire_stable,
-    )
 
 
 @dataclass(frozen=True)

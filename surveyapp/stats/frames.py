@@ -15,9 +15,45 @@ from surveyapp.models import (
     Response,
     ResponseState,
     Round,
+    Study,
 )
+from surveyapp.stats.consensus import NINE_POINT_KEYS, ConsensusRule, parse_rule
+from surveyapp.stats.measures import DEFAULT_RULE, Settings
+
+NINE_POINTS = 9
 
 COLUMNS = ("expert", "item", "item_id", "round", "value", "group", "scale_points")
+
+
+def study_settings(study: Study, scale_points: int) -> Settings:
+    """Return the stats settings a study's rules give for a scale of this many points.
+
+    The rules are fixed for the whole study, but its items may use different scales. Where
+    the study's agreement band does not fit a scale (three points on a 5-point scale would
+    overlap the disagreement band), the scale's default bands apply; criteria defined on the
+    1-9 scale only (70/15, RAND's DI) apply to 9-point items only, and a rule left without
+    criteria falls back to the default rule.
+    """
+    top = study.agree_points
+    if top > 0 and 2 * top < scale_points:
+        bands = {"agree": (scale_points - top + 1, scale_points), "disagree": (1, top)}
+    else:
+        bands = {}
+    rule = parse_rule(study.consensus_rule)
+    if scale_points != NINE_POINTS and rule.needs_nine_point_scale:
+        kept = tuple(c for c in rule.criteria if c.key not in NINE_POINT_KEYS)
+        rule = ConsensusRule(kept) if kept else parse_rule(DEFAULT_RULE)
+    return Settings(
+        scale_min=1,
+        scale_max=scale_points,
+        quantile=study.quantile_method,
+        rule=rule,
+        stability_threshold=study.stability_threshold,
+        min_group_size=study.min_group_size,
+        retire_stable=study.retire_stable,
+        round_cap=study.round_cap,
+        **bands,
+    )
 
 
 def lineage_roots(items: dict[int, Item]) -> dict[int, int]:
