@@ -38,17 +38,27 @@ WTF_CSRF_TIME_LIMIT = None  # an expert may keep a questionnaire open for hours
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Read SURVEYAPP_* variables; values that parse as JSON (numbers, booleans) are typed."""
+    """Read SURVEYAPP_* variables, typed like the default of the same name.
+
+    A setting whose default is a number or a boolean is parsed as JSON (`587`, `true`);
+    every other value stays the text it is, so a numeric password stays a password.
+    """
     settings: dict[str, Any] = {}
     for name, raw in environ.items():
         if not name.startswith("SURVEYAPP_") or name == "SURVEYAPP_CONFIG":
             continue
         key = name.removeprefix("SURVEYAPP_")
-        try:
-            value = json.loads(raw)
-        except ValueError:
-            value = raw
-        settings[key] = value if isinstance(value, (bool, int, float)) else raw
+        default = globals().get(key)
+        if isinstance(default, (bool, int, float)):
+            try:
+                value = json.loads(raw)
+            except ValueError as error:
+                raise ValueError(f"{name} must be a {type(default).__name__}: {raw!r}") from error
+            if not isinstance(value, (bool, int, float)):
+                raise ValueError(f"{name} must be a {type(default).__name__}: {raw!r}")
+            settings[key] = value
+        else:
+            settings[key] = raw
     return settings
 
 

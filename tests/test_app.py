@@ -35,3 +35,19 @@ def test_instance_config_file_is_read(monkeypatch, tmp_path):
     monkeypatch.setenv("SURVEYAPP_CONFIG", str(config))
     app = create_app({"TESTING": True})
     assert app.config["BASE_URL"] == "https://from-instance.example"
+
+
+def test_numeric_looking_secrets_stay_text(monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_SMTP_PASSWORD", "123456789012")
+    monkeypatch.setenv("SURVEYAPP_SECRET_KEY", "4242")
+    monkeypatch.setenv("SURVEYAPP_SMTP_STARTTLS", "true")
+    app = create_app({"TESTING": True})
+    assert app.config["SMTP_PASSWORD"] == "123456789012"
+    assert app.config["SECRET_KEY"] == "4242"
+    assert app.config["SMTP_STARTTLS"] is True
+
+
+def test_a_setting_of_the_wrong_kind_is_named(monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_SMTP_PORT", "twenty-five")
+    with pytest.raises(ValueError, match="SURVEYAPP_SMTP_PORT must be a int"):
+        create_app({"TESTING": True})

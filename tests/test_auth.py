@@ -1,5 +1,6 @@
 """Coordinator login: argon2id hashes, CSRF, clear refusals, a rate limit."""
 
+import pytest
 from sqlalchemy import select
 
 from surveyapp.extensions import db
@@ -145,3 +146,39 @@ def test_an_admin_cannot_switch_off_their_own_account(client, app):
 def test_accounts_are_for_admins_only(client, app):
     login(client, make_coordinator())
     assert client.get("/accounts").status_code == 403
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example", "/\t/evil.example", "/\\evil.example", "evil"],
+)
+def test_login_never_redirects_off_the_site(client, app, target):
+    coordinator = make_coordinator()
+    client.get("/login")
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+def test_login_returns_to_the_page_asked_for(client, app):
+    coordinator = make_coordinator()
+    client.get("/login")
+    response = client.post(
+        "/login",
+        query_string={"next": "/studies/new"},
+        data={"email": coordinator.email, "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert response.location == "/studies/new"
+
+
+def test_admins_do_not_see_studies_they_are_not_on(client, app):
+    from tests.builders import make_study
+
+    study = make_study(make_coordinator(), title="Vertrouwelijk")
+    login(client, make_coordinator(is_admin=True))
+    assert "Vertrouwelijk" not in client.get("/").get_data(as_text=True)
+    assert client.get(f"/studies/{study.id}").status_code == 404

@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -47,8 +49,14 @@ def logout():
 
 
 def _safe_next() -> str | None:
+    """Return the `next` page if it is a path on this site, else None (no open redirect)."""
     target = request.args.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else None
+    if any(ch.isspace() or ord(ch) < 32 or ch == "\\" for ch in target):
+        return None  # browsers drop tabs and newlines and read backslashes as slashes
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
 
 
 def _require_admin() -> None:

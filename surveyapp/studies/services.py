@@ -43,15 +43,23 @@ class StudyError(ValueError):
 
 
 def visible_studies(coordinator: Coordinator) -> list[Study]:
-    """Return the studies this coordinator may see, newest first."""
-    query = select(Study).order_by(Study.created_at.desc(), Study.id.desc())
-    if not coordinator.is_admin:
-        query = query.where(Study.coordinators.contains(coordinator))
-    return list(db.session.scalars(query))
+    """Return the studies this coordinator works on, newest first."""
+    return list(
+        db.session.scalars(
+            select(Study)
+            .where(Study.coordinators.contains(coordinator))
+            .order_by(Study.created_at.desc(), Study.id.desc())
+        )
+    )
 
 
 def can_manage(coordinator: Coordinator, study: Study) -> bool:
-    return coordinator.is_admin or coordinator in study.coordinators
+    """Tell whether the coordinator works on this study.
+
+    Admins manage accounts, not studies: the answers are sensitive, so an admin sees a study
+    only when a coordinator of it shares it, like anyone else.
+    """
+    return coordinator in study.coordinators
 
 
 def slugify(text: str) -> str:
