@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 from pathlib import Path
@@ -11,7 +12,7 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, NoAppException, with_appcontext
 from flask_babel import force_locale
 from sqlalchemy import or_, select
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from surveyapp.anthology.command import anthology_group
 from surveyapp.app import InsecureConfiguration, create_app
@@ -80,6 +81,22 @@ def create_coordinator_command(email: str, admin: bool, password_file: Path | No
 # --- serving ----------------------------------------------------------------------------
 
 
+PERSONAL_LINK = re.compile(r"/q/[A-Za-z0-9_-]+")
+
+
+def redact_links(line: str) -> str:
+    """Replace personal link tokens in a logged request line: logs must not hold them."""
+    return PERSONAL_LINK.sub("/q/[link]", line)
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """The development server's request log, without the tokens personal links carry."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.requestline = redact_links(self.requestline)
+        super().log_request(code, size)
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -90,7 +107,7 @@ def serve_command(host: str, port: int) -> None:
     stop = start_background_worker(app)  # mail and anthology builds, outside the requests
     click.echo(f"Serving on http://{host}:{port}/ (Ctrl+C stops)")
     try:
-        run_simple(host, port, app, threaded=True)
+        run_simple(host, port, app, threaded=True, request_handler=RedactingRequestHandler)
     finally:
         stop.set()
 

@@ -144,3 +144,11 @@ def test_commands_without_a_secret_key_say_so_in_one_line(monkeypatch):
     assert result.exit_code != 0
     assert "SURVEYAPP_SECRET_KEY is not set" in result.output
     assert "Traceback" not in result.output
+
+
+def test_request_logs_never_hold_a_personal_link():
+    from surveyapp.cli import redact_links
+
+    line = "GET /q/LrONKxcsOhwZaukOpI_9TKFu_A2YS5Jf?lang=en HTTP/1.1"
+    assert redact_links(line) == "GET /q/[link]?lang=en HTTP/1.1"
+    assert redact_links("GET /q/ HTTP/1.1") == "GET /q/ HTTP/1.1"

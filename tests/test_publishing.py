@@ -1,6 +1,7 @@
 """The anthology from a study: included quotes by section and group, built outside requests."""
 
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pdfplumber
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from surveyapp.cli import cli
 from surveyapp.extensions import db
-from surveyapp.models import AnthologyBuild, BuildState, ItemKind, RoundState
+from surveyapp.models import AnthologyBuild, BuildState, ItemKind, RoundState, utcnow
 from surveyapp.publishing.services import gather_anthology, request_build
 from surveyapp.worker import run_next_build
 from tests.builders import (
@@ -144,7 +145,7 @@ def test_an_item_kind_is_stored_as_its_value(app):
 
 def test_the_worker_builds_queued_anthologies_and_delivers_mail(app, tmp_path):
     coordinator, study = _study_with_quotes()
-    request_build(coordinator, study)
+    request_build(coordinator, study, utcnow())
     db.session.commit()
     result = app.test_cli_runner().invoke(cli, ["worker", "--once"])
     assert result.exit_code == 0, result.output
@@ -152,3 +153,25 @@ def test_the_worker_builds_queued_anthologies_and_delivers_mail(app, tmp_path):
     build = db.session.scalar(select(AnthologyBuild))
     assert build.state is BuildState.DONE
     assert Path(build.pdf_path).read_bytes().startswith(b"%PDF")
+
+
+def test_a_build_whose_worker_stopped_does_not_block_new_builds(app):
+    coordinator, study = _study_with_quotes()
+    stuck = AnthologyBuild(
+        study_id=study.id, state=BuildState.RUNNING, started_at=utcnow() - timedelta(hours=2)
+    )
+    db.session.add(stuck)
+    db.session.commit()
+    build = request_build(coordinator, study, utcnow())
+    db.session.commit()
+    assert build.id != stuck.id
+    assert build.state is BuildState.QUEUED
+    assert stuck.state is BuildState.FAILED
+    assert "worker stopped" in stuck.error
+
+
+def test_a_second_request_while_building_returns_the_same_build(app):
+    coordinator, study = _study_with_quotes()
+    first = request_build(coordinator, study, utcnow())
+    db.session.commit()
+    assert request_build(coordinator, study, utcnow()).id == first.id

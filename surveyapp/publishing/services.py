@@ -6,7 +6,7 @@ import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,9 @@ def gather_anthology(study: Study) -> book.Anthology:
         title=study.title,
         subtitle=study.subtitle or None,
         organisation=study.organisation or None,
-        date=(study.rounds[-1].closed_at or study.created_at).date() if study.rounds else None,
+        date=(study.rounds[-1].closed_at or study.created_at).astimezone(AMSTERDAM).date()
+        if study.rounds
+        else None,
         footer=study.footer,
         language=study.language,
         author=study.organisation or None,
@@ -208,8 +210,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def request_build(actor: Coordinator, study: Study) -> AnthologyBuild:
-    """Queue an anthology build, or return the one already queued or running."""
+STALE_BUILD_AFTER = timedelta(minutes=30)  # the largest anthology builds in seconds
+
+
+def request_build(actor: Coordinator, study: Study, now: datetime) -> AnthologyBuild:
+    """Queue an anthology build, or return the one already queued or running.
+
+    A build still "running" long after it started lost its worker (a restart, Ctrl+C):
+    it is marked failed so that a new one can start.
+    """
+    db.session.get(Study, study.id, with_for_update=True)  # one request at a time per study
+    fail_stale_builds(now, study_id=study.id)
     pending = db.session.scalar(
         select(AnthologyBuild).where(
             AnthologyBuild.study_id == study.id,
@@ -218,10 +229,26 @@ def request_build(actor: Coordinator, study: Study) -> AnthologyBuild:
     )
     if pending is not None:
         return pending
-    build = AnthologyBuild(study_id=study.id, requested_by_id=actor.id)
+    build = AnthologyBuild(study_id=study.id, requested_by_id=actor.id, created_at=now)
     db.session.add(build)
     record_action(actor, "anthology.request", study)
     return build
+
+
+def fail_stale_builds(now: datetime, study_id: int | None = None) -> int:
+    """Mark builds that have been running for too long as failed; return how many."""
+    query = select(AnthologyBuild).where(
+        AnthologyBuild.state == BuildState.RUNNING,
+        AnthologyBuild.started_at < now - STALE_BUILD_AFTER,
+    )
+    if study_id is not None:
+        query = query.where(AnthologyBuild.study_id == study_id)
+    stale = list(db.session.scalars(query))
+    for build in stale:
+        build.state = BuildState.FAILED
+        build.error = "the worker stopped during this build; build again"
+        build.finished_at = now
+    return len(stale)
 
 
 def latest_build(study: Study) -> AnthologyBuild | None:
@@ -235,6 +262,7 @@ def latest_build(study: Study) -> AnthologyBuild | None:
 
 def claim_build(now: datetime) -> AnthologyBuild | None:
     """Take the oldest queued build for this worker (the caller commits the claim)."""
+    fail_stale_builds(now)
     query = (
         select(AnthologyBuild)
         .where(AnthologyBuild.state == BuildState.QUEUED)

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from surveyapp.extensions import db
-from surveyapp.models import AnthologyBuild, BuildState
+from surveyapp.models import AnthologyBuild, BuildState, utcnow
 from surveyapp.publishing import bp
 from surveyapp.publishing import services as publishing
 from surveyapp.studies.views import get_study
@@ -24,7 +24,7 @@ def index(study_id: int):
 @login_required
 def build(study_id: int):
     study = get_study(study_id)
-    publishing.request_build(current_user, study)
+    publishing.request_build(current_user, study, utcnow())
     db.session.commit()
     flash(_("The anthology is being built. This page shows when it is ready."), "info")
     return redirect(url_for("publishing.index", study_id=study.id))
