@@ -175,3 +175,23 @@ def test_a_second_request_while_building_returns_the_same_build(app):
     first = request_build(coordinator, study, utcnow())
     db.session.commit()
     assert request_build(coordinator, study, utcnow()).id == first.id
+
+
+def test_results_are_grouped_by_section_and_an_english_study_reads_english(app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator, language="en", retire_stable=False)
+    late, early = make_section(study, "1.3", "Later"), make_section(study, "1.1", "Earlier")
+    round_ = make_round(
+        study,
+        items=[
+            {"kind": ItemKind.LIKERT, "text": "In 1.3", "scale_points": 7, "section": late},
+            {"kind": ItemKind.LIKERT, "text": "In 1.1", "scale_points": 7, "section": early},
+        ],
+        state=RoundState.CLOSED,
+    )
+    make_response(make_member(study), round_, dict.fromkeys(round_.items, 6))
+    anthology = gather_anthology(study)
+    assert [r.text for r in anthology.results] == ["In 1.1", "In 1.3"]
+    assert anthology.results[0].scale_labels[0] == "Strongly disagree"
+    assert anthology.methods.stop_rules.startswith("A statement leaves the next round")
+    assert anthology.methods.panel[0].group == "(no group)"

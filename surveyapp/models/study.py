@@ -112,6 +112,11 @@ class Theme(Base):
     def label(self) -> str:
         return f"{self.number} {self.title}".strip()
 
+    @property
+    def sort_key(self) -> tuple[int, ...]:
+        """Order by number as numbers: 1.2 before 1.10."""
+        return tuple(int(part) for part in self.number.split("."))
+
 
 class PanelGroup(Base):
     __tablename__ = "panel_groups"

@@ -11,6 +11,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from surveyapp import anthology as book
@@ -30,20 +33,19 @@ from surveyapp.models import (
     Study,
     Theme,
 )
+from surveyapp.questionnaire.services import scale_labels
 from surveyapp.results.services import StatementFigures, study_results
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-DEFAULT_LABELS = {
-    5: ("Helemaal oneens", "Oneens", "Neutraal", "Eens", "Helemaal eens"),
-}
-
-
-def _number_key(number: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in number.split("."))
 
 
 def gather_anthology(study: Study) -> book.Anthology:
     """Collect the study's included quotes, statement results and methods as plain data."""
+    with force_locale(study.language):  # the words around the data speak the study's language
+        return _gather(study)
+
+
+def _gather(study: Study) -> book.Anthology:
     quotes = db.session.scalars(
         select(Quote)
         .join(Theme, Quote.section_id == Theme.id)
@@ -55,13 +57,11 @@ def gather_anthology(study: Study) -> book.Anthology:
         by_section[quote.section_id][quote.group].append(quote)
 
     chapters = []
-    for chapter in sorted(
-        (t for t in study.themes if t.is_chapter), key=lambda t: _number_key(t.number)
-    ):
+    for chapter in sorted((t for t in study.themes if t.is_chapter), key=lambda t: t.sort_key):
         sections = []
         for section in sorted(
             (t for t in study.themes if t.parent_id == chapter.id),
-            key=lambda t: _number_key(t.number),
+            key=lambda t: t.sort_key,
         ):
             groups = tuple(
                 book.QuoteGroup(
@@ -88,17 +88,25 @@ def gather_anthology(study: Study) -> book.Anthology:
         author=study.organisation or None,
         introduction=study.introduction,
         chapters=tuple(chapters),
-        results=tuple(_statement_result(s) for s in statements if s.latest.n > 0),
+        results=tuple(
+            _statement_result(s) for s in sorted(statements, key=_by_section) if s.latest.n > 0
+        ),
         methods=_methods(study, statements),
     )
+
+
+def _by_section(figures: StatementFigures) -> tuple[int, tuple[int, ...], int, int]:
+    """Order results as the anthology's chapters: by section number, statements without last."""
+    section = figures.item.section
+    if section is None:
+        return (1, (), figures.rounds[0][0], figures.item.position)
+    return (0, section.sort_key, figures.rounds[0][0], figures.item.position)
 
 
 def _statement_result(figures: StatementFigures) -> book.StatementResult:
     item, latest = figures.item, figures.latest
     points = item.scale_points or 5
-    labels = tuple(
-        item.scale_labels or DEFAULT_LABELS.get(points, [str(p) for p in range(1, points + 1)])
-    )
+    labels = scale_labels(points, item.scale_labels)
     return book.StatementResult(
         section=item.section.label if item.section else "",
         text=item.text,
@@ -164,14 +172,22 @@ def _methods(study: Study, statements: list[StatementFigures]) -> book.Methods:
             )
         )
         previous = now
-    stop = (
-        "Een stelling verdwijnt uit de volgende ronde bij consensus"
-        + (" of wanneer zij stabiel is" if study.retire_stable else "")
-        + f" (verdeling verandert hoogstens {study.stability_threshold:g}%);"
-        + f" de studie stopt na hoogstens {study.round_cap} rondes."
-    )
+    if study.retire_stable:
+        stop = _(
+            "A statement leaves the next round at consensus or when it is stable (its"
+            " distribution changes %(threshold)s%% or less); the study stops after at most"
+            " %(cap)d rounds.",
+            threshold=format_decimal(study.stability_threshold, locale=study.language),
+            cap=study.round_cap,
+        )
+    else:
+        stop = _(
+            "A statement leaves the next round at consensus; the study stops after at most"
+            " %(cap)d rounds.",
+            cap=study.round_cap,
+        )
     return book.Methods(
-        panel=tuple(book.PanelGroup(name or "(geen groep)", size) for name, size in panel),
+        panel=tuple(book.PanelGroup(name or _("(no group)"), size) for name, size in panel),
         rounds=tuple(rounds),
         consensus_rule=study.consensus_rule,
         rule_fixed_at=format_datetime(

@@ -159,12 +159,8 @@ def add_themes(actor: Coordinator, study: Study, text: str) -> list[Theme]:
 def sections_of(study: Study) -> list[Theme]:
     """Return the study's sections in their numbered order."""
     return sorted(
-        (theme for theme in study.themes if not theme.is_chapter), key=lambda t: _number_key(t)
+        (theme for theme in study.themes if not theme.is_chapter), key=lambda t: t.sort_key
     )
-
-
-def _number_key(theme: Theme) -> tuple[int, ...]:
-    return tuple(int(part) for part in theme.number.split("."))
 
 
 @dataclass(frozen=True)
