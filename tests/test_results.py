@@ -114,3 +114,24 @@ def test_rules_that_do_not_fit_a_scale_fall_back_instead_of_failing(client, app)
     assert agreed.latest.consensus == "in"  # judged by the default rule
     login(client, coordinator)
     assert client.get(f"/studies/{study.id}/results/").status_code == 200
+
+
+def test_carry_forward_after_coding_uses_the_draft_round_and_never_doubles(client, app):
+    from surveyapp.models import ItemKind
+
+    coordinator, study, round_ = _rated_study()
+    round_.items[1].scale_labels = ["Nee", "Eerder nee", "Neutraal", "Eerder ja", "Ja"]
+    round_.items[1].ask_rationale = False
+    draft = make_round(study, items=[{"kind": ItemKind.LIKERT, "text": "Uit het coderen"}])
+    login(client, coordinator)
+    for _ in range(2):
+        client.get("/")
+        client.post(
+            f"/studies/{study.id}/results/carry-forward", data={"csrf_token": csrf_token(client)}
+        )
+    db.session.expire_all()
+    assert [r.number for r in study.rounds] == [1, 2]
+    assert [i.text for i in draft.items] == ["Uit het coderen", "Verdeeld"]
+    carried = draft.items[1]
+    assert carried.scale_labels == ["Nee", "Eerder nee", "Neutraal", "Eerder ja", "Ja"]
+    assert carried.ask_rationale is False

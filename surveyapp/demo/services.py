@@ -26,7 +26,7 @@ from surveyapp.models import (
     Round,
     Study,
 )
-from surveyapp.results.services import carry_forward, study_results
+from surveyapp.results.services import prepare_next_round, study_results
 from surveyapp.studies import services as studies
 
 DEMO_SLUG = "trends-en-knelpunten-in-de-aanpak-van-mensenhandel"
@@ -175,7 +175,7 @@ def load_demo(base_url: str, now: datetime) -> DemoStudy:
         " ziet u hoe het panel toen antwoordde en uw eigen antwoord. U kunt uw oordeel"
         " herzien of handhaven.",
     )
-    carry_forward(coordinator, study_results(study), round2, round3)
+    prepare_next_round(coordinator, study_results(study), study)
     _open(coordinator, round3, base_url, now - timedelta(days=5), mark_sent=False)
     previous = {
         (a.response.member_id, a.item_id): a.value

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
+from flask_babel import lazy_gettext as _l
 
 from surveyapp.extensions import db
-from surveyapp.models import Coordinator, Item, Round, Study
+from surveyapp.models import Coordinator, Item, Round, RoundState, Study
 from surveyapp.stats import (
     ItemStats,
     Stability,
@@ -19,7 +20,7 @@ from surveyapp.stats import (
 )
 from surveyapp.stats import should_retire as stop_rule_met
 from surveyapp.stats.frames import lineage_roots, rating_frame, study_settings
-from surveyapp.studies.services import add_item
+from surveyapp.studies.services import StudyError, add_item, create_round
 
 
 @dataclass(frozen=True)
@@ -114,24 +115,36 @@ def panel_results(study: Study) -> list[PanelFigures]:
     return sorted(figures, key=lambda f: (f.round, f.scale_points))
 
 
-def carry_forward(
-    actor: Coordinator, results: Sequence[StatementFigures], source: Round, target: Round
-) -> list[Item]:
-    """Add to the draft target round every statement of source the stop rule keeps."""
-    carried = []
-    for figures in results:
-        if figures.item.round_id != source.id or figures.retire:
-            continue
-        item = figures.item
-        carried.append(
-            add_item(
-                actor,
-                target,
-                kind=item.kind,
-                text=item.text,
-                section=item.section,
-                scale_points=item.scale_points,
-                previous_item=item,
-            )
+def prepare_next_round(
+    actor: Coordinator, statements: Sequence[StatementFigures], study: Study
+) -> tuple[Round, list[Item]]:
+    """Carry the last closed round's statements the stop rule keeps into the next round.
+
+    The next round is the draft that follows (statements made while coding may have started
+    it already), or a new one. Statements carried before are not carried twice.
+    """
+    closed = [r for r in study.rounds if r.state is RoundState.CLOSED]
+    if not closed:
+        raise StudyError(_l("close a round first"))
+    source = closed[-1]
+    later = [r for r in study.rounds if r.number > source.number]
+    if any(r.state is not RoundState.DRAFT for r in later):
+        raise StudyError(_l("the next round is open already"))
+    target = later[0] if later else create_round(actor, study)
+    carried_before = {item.previous_item_id for item in target.items}
+    carried = [
+        add_item(
+            actor,
+            target,
+            kind=item.kind,
+            text=item.text,
+            section=item.section,
+            scale_points=item.scale_points,
+            previous_item=item,
+            scale_labels=item.scale_labels,
+            ask_rationale=item.ask_rationale,
         )
-    return carried
+        for item in (f.item for f in statements if not f.retire)
+        if item.round_id == source.id and item.id not in carried_before
+    ]
+    return target, carried

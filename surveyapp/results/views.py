@@ -7,7 +7,7 @@ from surveyapp.extensions import db
 from surveyapp.models import RoundState
 from surveyapp.results import bp
 from surveyapp.results import services as results
-from surveyapp.studies.services import StudyError, create_round
+from surveyapp.studies.services import StudyError
 from surveyapp.studies.views import get_study
 
 
@@ -17,7 +17,8 @@ def index(study_id: int):
     study = get_study(study_id)
     statements = results.study_results(study)
     closed = [r for r in study.rounds if r.state is RoundState.CLOSED]
-    can_carry = bool(closed) and closed[-1] is study.rounds[-1]
+    later = [r for r in study.rounds if closed and r.number > closed[-1].number]
+    can_carry = bool(closed) and all(r.state is RoundState.DRAFT for r in later)
     return render_template(
         "results/index.html",
         study=study,
@@ -32,13 +33,10 @@ def index(study_id: int):
 @login_required
 def carry_forward(study_id: int):
     study = get_study(study_id)
-    source = study.rounds[-1] if study.rounds else None
-    if source is None or source.state is not RoundState.CLOSED:
-        flash(_("Close the current round first."), "error")
-        return redirect(url_for("results.index", study_id=study.id))
     try:
-        target = create_round(current_user, study)
-        carried = results.carry_forward(current_user, results.study_results(study), source, target)
+        target, carried = results.prepare_next_round(
+            current_user, results.study_results(study), study
+        )
     except StudyError as error:
         db.session.rollback()
         flash(_("No round was prepared: %(reason)s.", reason=error), "error")

@@ -251,6 +251,8 @@ def add_item(
     scale_points: int | None = None,
     sources: Iterable[object] = (),
     previous_item: Item | None = None,
+    scale_labels: list[str] | None = None,
+    ask_rationale: bool = True,
 ) -> Item:
     """Add a question or statement at the end of a draft round."""
     if round_.state is not RoundState.DRAFT:
@@ -266,6 +268,8 @@ def add_item(
         scale_points=scale_points if kind is ItemKind.LIKERT else None,
         position=len(round_.items) + 1,
         previous_item=previous_item,
+        scale_labels=scale_labels if kind is ItemKind.LIKERT else None,
+        ask_rationale=ask_rationale,
     )
     item.sources.extend(sources)  # type: ignore[arg-type]
     round_.items.append(item)
