@@ -41,6 +41,7 @@ from surveyapp.models import (
     Study,
 )
 from surveyapp.questionnaire.services import item_labels
+from surveyapp.stats import shown_groups
 from surveyapp.stats.frames import lineage_roots, rating_frame
 
 RATINGS_COLUMNS = ("expert", "item", "round", "value")  # the input of `surveyapp stats`
@@ -111,26 +112,6 @@ def item_codes(study: Study) -> dict[int, str]:
         width = max(2, len(str(len(numbers))))
         codes |= {item_id: f"{prefix}{numbers[roots[item_id]]:0{width}d}" for item_id in items}
     return codes
-
-
-def shown_groups(group_of_expert: Mapping[str, str | None], min_size: int) -> set[str]:
-    """Return the groups that may be named: each shared by at least min_size experts.
-
-    The experts left unnamed must be a crowd too: when a single small group is blanked and
-    every other group is named, the blank rows are that group. So while the unnamed experts
-    number between 1 and min_size - 1, the smallest named group is blanked as well.
-    """
-    sizes: dict[str, int] = {}
-    for group in group_of_expert.values():
-        if group is not None:
-            sizes[group] = sizes.get(group, 0) + 1
-    shown = {group for group, size in sizes.items() if size >= min_size}
-    unnamed = len(group_of_expert) - sum(sizes[group] for group in shown)
-    while shown and 0 < unnamed < min_size:
-        smallest = min(shown, key=lambda group: (sizes[group], group))
-        shown.remove(smallest)
-        unnamed += sizes[smallest]
-    return shown
 
 
 # Tables ---------------------------------------------------------------------------------------

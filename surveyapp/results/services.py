@@ -17,6 +17,7 @@ from surveyapp.stats import (
     analyse,
     compare_rounds,
     describe_item,
+    shown_groups,
 )
 from surveyapp.stats import should_retire as stop_rule_met
 from surveyapp.stats.frames import lineage_roots, rating_frame, study_settings
@@ -46,9 +47,26 @@ def _values(frame: pd.DataFrame) -> list[float | None]:
     return [None if pd.isna(v) else float(v) for v in frame["value"]]
 
 
+@dataclass(frozen=True)
+class ResultsPage:
+    statements: list[StatementFigures]
+    panel: list[PanelFigures]
+
+
+def results_page(study: Study) -> ResultsPage:
+    """Everything the results page shows, from one read of the ratings."""
+    frame, items = rating_frame(db.session, study.id)
+    return ResultsPage(_statement_figures(study, frame, items), _panel_figures(study, frame))
+
+
 def study_results(study: Study) -> list[StatementFigures]:
     """Compute figures for every rated statement of the study, in asking order."""
-    frame, items = rating_frame(db.session, study.id)
+    return _statement_figures(study, *rating_frame(db.session, study.id))
+
+
+def _statement_figures(
+    study: Study, frame: pd.DataFrame, items: dict[int, Item]
+) -> list[StatementFigures]:
     roots = lineage_roots(items)
     latest_item: dict[int, Item] = {}
     asked: dict[int, list[int]] = {}
@@ -67,10 +85,14 @@ def study_results(study: Study) -> list[StatementFigures]:
             for a, b in itertools.pairwise(asked_in)
         )
         last = by_round[asked_in[-1]]
+        shown = shown_groups(
+            {str(e): g for e, g in zip(last["expert"], last["group"], strict=True)},
+            study.min_group_size,
+        )
         groups = tuple(
             (name, describe_item(_values(part), settings))
             for name, part in last.groupby("group", sort=True)
-            if len(part) >= study.min_group_size
+            if name in shown
         )
         latest = rounds[-1][1]
         retire = latest.n > 0 and stop_rule_met(
@@ -97,9 +119,8 @@ class PanelFigures:
     krippendorff_alpha_ordinal: float | None
 
 
-def panel_results(study: Study) -> list[PanelFigures]:
+def _panel_figures(study: Study, frame: pd.DataFrame) -> list[PanelFigures]:
     """Krippendorff's alpha (ordinal) per round, over the statements of each scale."""
-    frame, _items = rating_frame(db.session, study.id)
     figures = []
     for points, part in frame.groupby("scale_points", sort=True):
         analysis = analyse(

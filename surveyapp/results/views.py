@@ -15,15 +15,15 @@ from surveyapp.studies.views import get_study
 @login_required
 def index(study_id: int):
     study = get_study(study_id)
-    statements = results.study_results(study)
+    page = results.results_page(study)
     closed = [r for r in study.rounds if r.state is RoundState.CLOSED]
     later = [r for r in study.rounds if closed and r.number > closed[-1].number]
     can_carry = bool(closed) and all(r.state is RoundState.DRAFT for r in later)
     return render_template(
         "results/index.html",
         study=study,
-        statements=statements,
-        panel=results.panel_results(study),
+        statements=page.statements,
+        panel=page.panel,
         can_carry=can_carry,
         last_closed=closed[-1] if closed else None,
     )

@@ -11,6 +11,7 @@ from surveyapp.stats.analysis import (
     PanelRound,
     analyse,
     should_retire,
+    shown_groups,
     study_finished,
 )
 from surveyapp.stats.consensus import ConsensusRule, Criterion, RuleError, parse_rule
@@ -54,5 +55,6 @@ __all__ = [
     "krippendorff_alpha_ordinal",
     "parse_rule",
     "should_retire",
+    "shown_groups",
     "study_finished",
 ]

@@ -445,3 +445,23 @@ def _groups(
             )
         )
     return tuple(results)
+
+
+def shown_groups(group_of_expert: Mapping[str, str | None], min_size: int) -> set[str]:
+    """Return the groups that may be named: each shared by at least min_size experts.
+
+    The experts left unnamed must be a crowd too: when a single small group is blanked and
+    every other group is named, the blank rows are that group. So while the unnamed experts
+    number between 1 and min_size - 1, the smallest named group is blanked as well.
+    """
+    sizes: dict[str, int] = {}
+    for group in group_of_expert.values():
+        if group is not None:
+            sizes[group] = sizes.get(group, 0) + 1
+    shown = {group for group, size in sizes.items() if size >= min_size}
+    unnamed = len(group_of_expert) - sum(sizes[group] for group in shown)
+    while shown and 0 < unnamed < min_size:
+        smallest = min(shown, key=lambda group: (sizes[group], group))
+        shown.remove(smallest)
+        unnamed += sizes[smallest]
+    return shown
