@@ -14,6 +14,7 @@ from surveyapp.extensions import db
 from surveyapp.mail.delivery import deliver_outbox
 from surveyapp.models import AnthologyBuild, BuildState, Study, utcnow
 from surveyapp.publishing.services import claim_build, gather_anthology, write_anthology
+from surveyapp.studies.services import close_due_rounds
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,18 @@ def run_next_build(
 
 
 def run_once(app: Flask) -> None:
-    """Do what is due now: deliver queued mail, then run queued anthology builds.
+    """Do what is due now: close rounds, deliver queued mail, run queued anthology builds.
 
-    Each kind of work fails on its own: a mail server problem does not hold up builds.
+    Rounds whose closing time has come are closed first. Each kind of work fails on its
+    own: a mail server problem does not hold up builds.
     """
     with app.app_context():
+        try:
+            close_due_rounds(utcnow())
+            db.session.commit()
+        except Exception:
+            log.exception("closing due rounds failed; trying again on the next pass")
+            db.session.rollback()
         try:
             deliver_outbox(app.config)
         except Exception:

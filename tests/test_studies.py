@@ -10,6 +10,7 @@ from surveyapp.models import (
     RoundState,
     Study,
     Theme,
+    utcnow,
 )
 from tests.builders import (
     csrf_token,
@@ -329,3 +330,35 @@ def test_a_study_s_details_can_be_edited_later(client, app):
     db.session.expire_all()
     assert (study.title, study.footer, study.slug) == ("Nieuw", "bloemlezing - test", slug)
     assert "Tweede *alinea*." in study.introduction
+
+
+def test_a_round_gets_a_closing_time_and_the_worker_closes_it_then(client, app):
+    from datetime import UTC, datetime, timedelta
+
+    from surveyapp.worker import run_once
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_member(study)
+    round_ = make_round(study, items=[likert("A")], state=RoundState.OPEN)
+    login(client, coordinator)
+    _post(client, f"/studies/{study.id}/rounds/1/close-time", closes_at="2031-03-12T17:00")
+    db.session.expire_all()
+    # Typed in Netherlands time (CET in March), stored in UTC.
+    assert round_.closes_at == datetime(2031, 3, 12, 16, 0, tzinfo=UTC)
+    page = client.get(f"/studies/{study.id}/rounds/1?lang=en").get_data(as_text=True)
+    assert 'value="2031-03-12T17:00"' in page
+
+    response = _post(
+        client, f"/studies/{study.id}/rounds/1/close-time", closes_at="2001-01-01T09:00"
+    )
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "must lie in the future" in page
+    db.session.expire_all()
+    assert round_.closes_at == datetime(2031, 3, 12, 16, 0, tzinfo=UTC)
+
+    round_.closes_at = utcnow() - timedelta(minutes=1)  # the time has come
+    db.session.commit()
+    run_once(app)
+    db.session.expire_all()
+    assert round_.state is RoundState.CLOSED

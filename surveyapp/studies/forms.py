@@ -2,6 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     DecimalField,
     EmailField,
     IntegerField,
@@ -90,6 +91,12 @@ class RoundForm(FlaskForm):
     title = StringField(_l("Title of the round"), validators=[Optional(), Length(max=200)])
     introduction = TextAreaField(
         _l("Introduction for the panel"), validators=[Optional()], render_kw={"rows": 3}
+    )
+
+
+class CloseTimeForm(FlaskForm):
+    closes_at = DateTimeLocalField(
+        _l("Closes on"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
 
 

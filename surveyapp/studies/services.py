@@ -288,6 +288,39 @@ def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) 
     return len(messages)
 
 
+def set_close_time(
+    actor: Coordinator, round_: Round, closes_at: datetime | None, now: datetime
+) -> None:
+    """Set (or clear) when the round closes by itself; never in the past."""
+    if round_.state is RoundState.CLOSED:
+        raise StudyError(_l("the round is closed already"))
+    if closes_at is not None and closes_at <= now:
+        raise StudyError(_l("the closing time must lie in the future"))
+    round_.closes_at = closes_at
+    record_action(
+        actor,
+        "round.close_time",
+        round_.study,
+        round=round_.number,
+        closes_at=closes_at.isoformat() if closes_at else None,
+    )
+
+
+def close_due_rounds(now: datetime) -> list[Round]:
+    """Close every open round whose closing time has come (the worker calls this)."""
+    due = list(
+        db.session.scalars(
+            select(Round).where(
+                Round.state == RoundState.OPEN, Round.closes_at.is_not(None), Round.closes_at <= now
+            )
+        )
+    )
+    for round_ in due:
+        round_.close(now)
+        record_action(None, "round.close", round_.study, round=round_.number, automatic=True)
+    return due
+
+
 def close_round(actor: Coordinator, round_: Round, now: datetime) -> None:
     round_.close(now)
     record_action(actor, "round.close", round_.study, round=round_.number)

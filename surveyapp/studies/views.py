@@ -1,3 +1,6 @@
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,6 +21,7 @@ from surveyapp.models import (
 from surveyapp.studies import bp
 from surveyapp.studies import services as studies
 from surveyapp.studies.forms import (
+    CloseTimeForm,
     ItemForm,
     PanelForm,
     RoundForm,
@@ -40,6 +44,9 @@ STATE_LABELS = {
 def state_label(state: RoundState) -> str:
     """The translated name of a round state: {{ round.state|state_label }}."""
     return str(STATE_LABELS[state])
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # coordinators type times in the Netherlands' time
 
 
 def get_study(study_id: int) -> Study:
@@ -272,11 +279,15 @@ def create_round(study_id: int):
 def round_page(study_id: int, number: int):
     study = get_study(study_id)
     round_ = get_round(study, number)
+    close_form = CloseTimeForm()
+    if round_.closes_at is not None:
+        close_form.closes_at.data = round_.closes_at.astimezone(AMSTERDAM).replace(tzinfo=None)
     return render_template(
         "studies/round.html",
         study=study,
         round=round_,
         form=_item_form(study),
+        close_form=close_form,
         progress=studies.round_progress(round_),
     )
 
@@ -319,6 +330,7 @@ def add_item(study_id: int, number: int):
         study=study,
         round=round_,
         form=form,
+        close_form=CloseTimeForm(),
         progress=studies.round_progress(round_),
     ), 400
 
@@ -348,6 +360,29 @@ def open_round(study_id: int, number: int):
         ),
         "success",
     )
+    return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+
+
+@bp.post("/studies/<int:study_id>/rounds/<int:number>/close-time")
+@login_required
+def set_close_time(study_id: int, number: int):
+    study = get_study(study_id)
+    round_ = get_round(study, number)
+    form = CloseTimeForm()
+    if not form.validate_on_submit():
+        flash(_("Give a date and time like 2026-12-31 17:00."), "error")
+        return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    closes_at = form.closes_at.data
+    if closes_at is not None:  # typed in the Netherlands' time, stored in UTC
+        closes_at = closes_at.replace(tzinfo=AMSTERDAM).astimezone(UTC)
+    try:
+        studies.set_close_time(current_user, round_, closes_at, utcnow())
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("The closing time was not changed: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.round_page", study_id=study.id, number=number))
+    db.session.commit()
+    flash(_("Closing time saved.") if closes_at else _("The round has no closing time."), "success")
     return redirect(url_for("studies.round_page", study_id=study.id, number=number))
 
 
