@@ -141,7 +141,7 @@ class ItemStats:
     cv: float | None
     percent_agreement: float | None
     percent_disagreement: float | None
-    rule_70_15: bool | None
+    rule_70_15: bool
     rand_p30: float | None
     rand_p70: float | None
     rand_ipr: float | None
@@ -338,7 +338,7 @@ def item_measures(
     nine_point = bands and is_nine_point(settings.scale_min, settings.scale_max)
     if nine_point:
         top, bottom = percent_between(7, 9), percent_between(1, 3)
-        rule_70_15 = np.where(empty, np.nan, (top >= 70) & (bottom < 15))
+        rule_70_15 = np.where(empty, 0.0, (top >= 70) & (bottom < 15))
         p30, p70 = quantiles_from_counts(counts, points, (0.3, 0.7), settings.quantile).T
         ipr = p70 - p30
         ipras = 2.35 + 1.5 * np.abs(5 - (p30 + p70) / 2)
@@ -348,7 +348,10 @@ def item_measures(
         rand_class[without_disagreement & (median >= 7)] = 2  # appropriate
         rand_class[without_disagreement & (median <= 3)] = 0  # inappropriate
     else:
-        top = bottom = rule_70_15 = p30 = p70 = ipr = ipras = di = rand_class = undefined
+        top = bottom = p30 = p70 = ipr = ipras = di = rand_class = undefined
+        # The rule is defined on 1-9 scales only; elsewhere it is simply not met. The JSON
+        # contract keeps it a boolean everywhere.
+        rule_70_15 = np.zeros(rows)
     columns.update(
         rule_70_15=rule_70_15,
         rand_p30=p30,
@@ -390,7 +393,7 @@ def item_stats_rows(columns: dict[str, np.ndarray]) -> list[ItemStats]:
         elif name == "distribution":
             converted[name] = map(tuple, values.tolist())
         elif name == "rule_70_15":
-            converted[name] = [None if v is None else bool(v) for v in _float_or_none(values)]
+            converted[name] = [bool(v) for v in values.tolist()]
         elif name == "rand_class":
             converted[name] = [
                 None if v is None else RAND_CLASSES[int(v)] for v in _float_or_none(values)

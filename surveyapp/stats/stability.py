@@ -68,7 +68,7 @@ class Stability:
     spearman_rho: float | None
     delta_iqr: float | None
     delta_cv: float | None
-    stable: bool | None
+    stable: bool
     attrition: int
     mean_movement_to_median: float | None
     bowker_p: float | None
@@ -292,7 +292,9 @@ def stability_measures(
     columns["delta_iqr"] = after["iqr"] - before["iqr"]
     columns["delta_cv"] = after["cv"] - before["cv"]
     change = columns["distribution_change_pct"]
-    columns["stable"] = np.where(np.isnan(change), np.nan, change <= settings.stability_threshold)
+    # Without valid answers there is no distribution to call stable: the contract keeps
+    # `stable` a boolean, so an undefined change is "not stable".
+    columns["stable"] = np.where(np.isnan(change), 0.0, change <= settings.stability_threshold)
     columns["attrition"] = before["n"] - n_paired
     median_index = before["median"] - settings.scale_min
     toward = np.abs(b - median_index[groups]) - np.abs(a - median_index[groups])
@@ -308,7 +310,7 @@ def stability_rows(columns: Mapping[str, np.ndarray]) -> list[Stability]:
         if name in ("n_paired", "attrition"):
             converted.append(values)
         elif name == "stable":
-            converted.append([None if math.isnan(v) else bool(v) for v in values])
+            converted.append([bool(v) for v in values])
         else:
             converted.append([None if math.isnan(v) else v for v in values])
     return [Stability(*row) for row in zip(*converted, strict=True)]

@@ -47,7 +47,7 @@ def test_json_output_follows_the_contract(run):
     assert first["distribution"] == [0, 1, 0, 1, 1]
     assert first["mean"] == 11 / 3  # full precision
     assert first["rand_di"] is None
-    assert first["rule_70_15"] is None
+    assert first["rule_70_15"] is False
     assert first["consensus"] == "none"
     later = output["items"][1]
     assert later["consensus"] == "in"

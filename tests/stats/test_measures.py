@@ -153,7 +153,7 @@ def test_rand_and_70_15_are_only_defined_on_nine_point_scales():
     stats = describe_item([4, 5, 5], FIVE)
     assert stats.rand_di is None
     assert stats.rand_class is None
-    assert stats.rule_70_15 is None
+    assert stats.rule_70_15 is False  # not defined here, so not met; still a boolean
 
 
 def test_rule_70_15():
@@ -194,8 +194,15 @@ def test_all_no_opinion_gives_no_figures():
     assert stats.distribution == (0, 0, 0, 0, 0)
     figures = stats.to_dict()
     undefined = {k for k, v in figures.items() if v is None}
-    assert undefined == set(figures) - {"n", "no_opinion", "distribution", "consensus"}
+    assert undefined == set(figures) - {
+        "n",
+        "no_opinion",
+        "distribution",
+        "consensus",
+        "rule_70_15",
+    }
     assert stats.consensus == "none"
+    assert stats.rule_70_15 is False  # a boolean by contract, and no rule is met
 
 
 def test_a_value_off_the_scale_is_refused():
