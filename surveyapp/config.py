@@ -28,6 +28,8 @@ SMTP_STARTTLS = False
 SMTP_TIMEOUT = 30.0
 MAIL_MAX_ATTEMPTS = 5
 
+MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # the largest request body: a logo, or a long form
+
 LOGIN_RATE_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True

@@ -15,6 +15,10 @@ MESSAGES = {
     403: (_l("Not allowed"), _l("Your account cannot do this.")),
     404: (_l("Page not found"), _l("Check the address, or start again from the list of studies.")),
     405: (_l("Not allowed"), _l("This address does not take that kind of request.")),
+    413: (
+        _l("That file is too large"),
+        _l("Go back and choose a smaller file. Nothing was changed."),
+    ),
     429: (
         _l("Too many attempts"),
         _l("For your safety we paused this for a moment. Wait a minute and try again."),

@@ -8,6 +8,7 @@ up in a response, and the whole database must be exactly as it was after the att
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
@@ -128,10 +130,16 @@ class StudyData:
         }
 
 
+def tiny_png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def populate(owner: Coordinator, tag: str, reports: Path) -> StudyData:
     """A study with a closed and an open round, answers, a quote, tokens and a finished build."""
     mark = f"{tag}-{CANARY}"
-    study = make_study(owner, title=f"{mark} study", slug=f"{mark}-study")
+    study = make_study(owner, title=f"{mark} study", slug=f"{mark}-study", logo=tiny_png())
     section = make_section(study, "1.1", f"{mark} section")
     group = make_group(study, f"{mark} group")
     members = [

@@ -362,3 +362,51 @@ def test_a_round_gets_a_closing_time_and_the_worker_closes_it_then(client, app):
     run_once(app)
     db.session.expire_all()
     assert round_.state is RoundState.CLOSED
+
+
+def _png() -> bytes:
+    import io as _io
+
+    from PIL import Image
+
+    buffer = _io.BytesIO()
+    Image.new("RGB", (40, 20), "navy").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_logo_goes_on_the_cover_and_a_broken_image_is_refused(client, app):
+    import io as _io
+
+    from surveyapp.publishing.services import gather_anthology
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    client.get(f"/studies/{study.id}/edit")
+    broken = client.post(
+        f"/studies/{study.id}/logo?lang=en",
+        data={"csrf_token": csrf_token(client), "logo": (_io.BytesIO(b"not an image"), "x.png")},
+        content_type="multipart/form-data",
+    )
+    page = client.get(broken.location + "?lang=en").get_data(as_text=True)
+    assert "The logo was not saved" in page
+    db.session.expire_all()
+    assert study.logo is None
+
+    png = _png()
+    client.post(
+        f"/studies/{study.id}/logo",
+        data={"csrf_token": csrf_token(client), "logo": (_io.BytesIO(png), "logo.png")},
+        content_type="multipart/form-data",
+    )
+    db.session.expire_all()
+    assert study.logo == png
+    assert gather_anthology(study).logo == png
+    served = client.get(f"/studies/{study.id}/logo")
+    assert served.mimetype == "image/png"
+    assert served.data == png
+    served.close()
+
+    _post(client, f"/studies/{study.id}/logo/remove")
+    db.session.expire_all()
+    assert study.logo is None

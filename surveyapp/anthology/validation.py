@@ -96,6 +96,14 @@ def check_choice(value: object, place: str, choices: Iterable[str]) -> str:
     return value  # type: ignore[return-value]
 
 
+def logo_type(data: bytes) -> str:
+    """Return the media type of a logo that passed check_logo."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return LOGO_FORMATS[image.format or ""]
+
+
 def check_logo(data: object, place: str) -> bytes:
     """Return data if it is a PNG, JPEG or GIF image that decodes completely."""
     from PIL import Image, UnidentifiedImageError

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table, Text, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.models.base import Base, utcnow
@@ -38,6 +38,7 @@ class Study(Base):
     language: Mapped[str] = mapped_column(String(5), default="nl")
     footer_text: Mapped[str] = mapped_column(String(200), default="")
     introduction: Mapped[str] = mapped_column(Text, default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)  # PNG, JPEG or GIF
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     # Consensus and stop rules; fixed (and their time recorded) when round 1 opens.

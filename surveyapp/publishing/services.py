@@ -84,6 +84,7 @@ def _gather(study: Study) -> book.Anthology:
         if study.rounds
         else None,
         footer=study.footer,
+        logo=study.logo,
         language=study.language,
         author=study.organisation or None,
         introduction=study.introduction,

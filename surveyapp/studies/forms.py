@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired, FileSize
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -23,6 +24,7 @@ from wtforms.validators import (
 )
 
 from surveyapp.stats import RuleError, parse_rule
+from surveyapp.studies.services import MAX_LOGO_BYTES
 
 LANGUAGE_CHOICES = [SelectChoice("nl", "Nederlands"), SelectChoice("en", "English")]
 
@@ -36,6 +38,13 @@ class StudyForm(FlaskForm):
         _l("Footer text of the anthology"), validators=[Optional(), Length(max=200)]
     )
     introduction = TextAreaField(_l("Introduction"), validators=[Optional()])
+
+
+class LogoForm(FlaskForm):
+    logo = FileField(
+        _l("Logo for the anthology's cover"),
+        validators=[FileRequired(), FileSize(max_size=MAX_LOGO_BYTES)],
+    )
 
 
 class ShareForm(FlaskForm):

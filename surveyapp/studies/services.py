@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from surveyapp.anthology.validation import AnthologyError, check_logo
 from surveyapp.audit import record_action
 from surveyapp.auth.services import find_coordinator
 from surveyapp.extensions import db
@@ -103,6 +104,20 @@ def update_study(actor: Coordinator, study: Study, **fields: str) -> None:
             raise ValueError(f"{name} is not an editable detail of a study")
         setattr(study, name, value.strip())
     record_action(actor, "study.update", study, fields=sorted(fields))
+
+
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+
+
+def set_logo(actor: Coordinator, study: Study, data: bytes | None) -> None:
+    """Put a logo on the anthology's cover (PNG, JPEG or GIF), or take it off with None."""
+    if data is not None:
+        try:
+            check_logo(data, "logo")
+        except AnthologyError as error:
+            raise StudyError(error.problem) from error
+    study.logo = data
+    record_action(actor, "study.logo", study, removed=data is None)
 
 
 _THEME_LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\.?\s+(.+?)\s*$")

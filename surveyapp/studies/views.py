@@ -1,13 +1,15 @@
+import io
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from surveyapp.anthology.validation import logo_type
 from surveyapp.extensions import db
 from surveyapp.models import (
     IllegalTransition,
@@ -23,6 +25,7 @@ from surveyapp.studies import services as studies
 from surveyapp.studies.forms import (
     CloseTimeForm,
     ItemForm,
+    LogoForm,
     PanelForm,
     RoundForm,
     RulesForm,
@@ -97,7 +100,46 @@ def edit(study_id: int):
         db.session.commit()
         flash(_("The study's details are saved."), "success")
         return redirect(url_for("studies.show", study_id=study.id))
-    return render_template("studies/new.html", form=form, study=study)
+    return render_template("studies/new.html", form=form, study=study, logo_form=LogoForm())
+
+
+@bp.post("/studies/<int:study_id>/logo")
+@login_required
+def upload_logo(study_id: int):
+    study = get_study(study_id)
+    form = LogoForm()
+    if not form.validate_on_submit():
+        messages = [m for errors in form.errors.values() for m in errors]
+        flash(_("The logo was not saved: %(reason)s", reason=" ".join(messages)), "error")
+        return redirect(url_for("studies.edit", study_id=study.id))
+    try:
+        studies.set_logo(current_user, study, form.logo.data.read())
+    except studies.StudyError as error:
+        db.session.rollback()
+        flash(_("The logo was not saved: %(reason)s.", reason=error), "error")
+        return redirect(url_for("studies.edit", study_id=study.id))
+    db.session.commit()
+    flash(_("Logo saved; it appears on the next anthology's cover."), "success")
+    return redirect(url_for("studies.edit", study_id=study.id))
+
+
+@bp.post("/studies/<int:study_id>/logo/remove")
+@login_required
+def remove_logo(study_id: int):
+    study = get_study(study_id)
+    studies.set_logo(current_user, study, None)
+    db.session.commit()
+    flash(_("Logo removed."), "success")
+    return redirect(url_for("studies.edit", study_id=study.id))
+
+
+@bp.get("/studies/<int:study_id>/logo")
+@login_required
+def logo(study_id: int):
+    study = get_study(study_id)
+    if study.logo is None:
+        abort(404)
+    return send_file(io.BytesIO(study.logo), mimetype=logo_type(study.logo))
 
 
 @bp.get("/studies/<int:study_id>")
