@@ -605,6 +605,49 @@ def test_feedback_shows_others_rationales_without_authors(client, second_round):
     assert not any(token_hash in html for token_hash in hashes)
 
 
+def small_panel(others: tuple[int | None, ...]) -> str:
+    """Round 1 closed with the member's 3 and the others' answers; round 2 open."""
+    study = make_study(min_group_size=3)
+    member = make_member(study, language="en")
+    first = make_round(study, items=[likert("Shelters are full.")], state=RoundState.CLOSED)
+    statement = first.items[0]
+    own = make_response(member, first, {statement: 3})
+    own.answers[0].rationale = "MY OWN REASON"
+    for value in others:
+        response = make_response(make_member(study), first, {statement: value})
+        response.answers[0].rationale = f"Reason of someone who chose {value}"
+    db.session.commit()
+    make_round(
+        study,
+        items=[likert("Shelters are full.", previous_item_id=statement.id)],
+        state=RoundState.OPEN,
+    )
+    return issue_link(member)
+
+
+@pytest.mark.parametrize("others", [(), (5,), (None,)])
+def test_feedback_of_too_small_a_panel_shows_only_the_own_answer(client, app, others):
+    token = small_panel(others)
+    enter(client, token)
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Panel result in round 1" in html
+    assert "Your answer in round 1: 3 (Neutral)." in html
+    assert "Too few experts answered this statement in round 1 to show the panel" in html
+    for shown in ("Ratings of the panel", "Median", "No opinion</dt>", "Explanations of other"):
+        assert shown not in html
+    assert "Reason of someone" not in html
+    assert "MY OWN REASON" not in html
+
+
+def test_feedback_counts_no_opinion_towards_the_smallest_panel_shown(client, app):
+    token = small_panel((5, None))
+    enter(client, token)
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Too few experts answered" not in html
+    assert "Ratings of the panel (2 experts)" in html
+    assert "Explanations of other experts (2)" in html
+
+
 def test_feedback_page_query_count_does_not_grow_with_items(app, client):
     counts = []
     for size in (5, 50):

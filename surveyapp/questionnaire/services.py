@@ -115,6 +115,9 @@ class Feedback:
     own: Rating | None
     own_label: str | None
     rationales: tuple[str, ...]
+    # Fewer experts answered than the study's smallest group shown: the panel's result and
+    # rationales are left out (all figures empty), so that no colleague's answer shows.
+    too_few: bool = False
 
     def label_of(self, value: float | None) -> str | None:
         """Return the scale label of a whole-number figure such as the median."""
@@ -330,6 +333,24 @@ def summarise_item(
                 own = Rating(value=None if no_opinion else value, no_opinion=no_opinion)
         if author != member_id and rationale and rationale.strip():
             rationales.append(rationale.strip())
+    own_label = None
+    if own is not None and own.value is not None:
+        own_label = labels[own.value - 1]
+    if len(values) < study.min_group_size:
+        return Feedback(
+            round_number=previous.round.number,
+            points=(),
+            n=0,
+            no_opinion=0,
+            median=None,
+            q1=None,
+            q3=None,
+            iqr=None,
+            own=own,
+            own_label=own_label,
+            rationales=(),
+            too_few=True,
+        )
     stats = describe_item(values, study_settings(study, points))
     scale = tuple(
         ScalePoint(
@@ -343,9 +364,6 @@ def summarise_item(
             range(1, points + 1), labels, stats.distribution, strict=True
         )
     )
-    own_label = None
-    if own is not None and own.value is not None:
-        own_label = labels[own.value - 1]
     return Feedback(
         round_number=previous.round.number,
         points=scale,
