@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from surveyapp.models import (
     utcnow,
 )
 from surveyapp.questionnaire import services
+from surveyapp.questionnaire.services import AnswerInput, Rating
 from tests.builders import (
     csrf_token,
     likert,
@@ -402,6 +404,51 @@ def test_answering_a_closed_round_is_refused_and_keeps_earlier_answers(client, e
     assert stored() == before
 
 
+def test_a_round_past_its_closing_time_is_closed_for_answering(client, expert):
+    enter(client, expert["token"])
+    client.get("/q/")
+    post_form(client, expert["round"], full_answers(expert))
+    expert["round"].closes_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    before = stored()
+
+    page = client.get("/q/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "This round is closed; your earlier answers were kept." in html
+    assert 'id="questionnaire"' not in html
+
+    changed = full_answers(expert, **{f"i{expert['rate'].id}": "1"})
+    for action in ("draft", "submit"):
+        response = post_form(client, expert["round"], changed, action=action)
+        assert response.status_code == 409
+        assert "This round is closed; your earlier answers were kept." in response.get_data(
+            as_text=True
+        )
+    saved = autosave(client, expert["round"], {f"i{expert['rate'].id}": "1"})
+    assert saved.status_code == 409
+    assert saved.get_json()["error"] == "This round is closed; your earlier answers were kept."
+    assert stored() == before
+    with pytest.raises(services.RoundClosedError):
+        services.save_answers(
+            expert["member"],
+            expert["round"],
+            {expert["rate"].id: AnswerInput(rating=Rating(1))},
+            utcnow(),
+        )
+
+
+def test_a_round_before_its_closing_time_takes_answers(client, expert):
+    expert["round"].closes_at = utcnow() + timedelta(hours=1)
+    db.session.commit()
+    enter(client, expert["token"])
+    assert "This round closes on" in client.get("/q/").get_data(as_text=True)
+    assert post_form(client, expert["round"], full_answers(expert)).status_code == 302
+    assert autosave(client, expert["round"], {f"i{expert['rate'].id}": "1"}).status_code == 200
+    answers = {a.item_id: a.value for a in the_response(expert["member"], expert["round"]).answers}
+    assert answers[expert["rate"].id] == 1
+
+
 def test_answers_for_a_round_that_closed_while_the_next_opened_are_refused(client, expert):
     enter(client, expert["token"])
     client.get("/q/")
@@ -515,27 +562,101 @@ def test_autosave_changes_only_the_fields_it_sends(client, expert):
     assert (answer.value, answer.rationale) == (5, "Because of X.")
 
 
-def test_concurrent_first_saves_end_in_one_response(client, expert, monkeypatch):
+def test_autosave_keeps_the_valid_fields_and_names_the_invalid_ones(client, expert):
     enter(client, expert["token"])
     client.get("/q/")
-    # Another request created the response after this one looked for it.
-    make_response(expert["member"], expert["round"], {expert["plain"]: 1}, submitted=False)
-    real = services.find_response
-    calls = []
+    rate, question = expert["rate"].id, expert["open"].id
+    fields = {
+        f"i{rate}": "4",
+        f"i{rate}_rationale": "x" * 5_001,
+        f"i{question}_text": "Too few shelters.",
+    }
+    response = autosave(client, expert["round"], fields)
+    body = response.get_json()
+    assert response.status_code == 400
+    assert sorted(body["saved"]) == sorted([f"i{rate}", f"i{question}_text"])
+    assert body["errors"] == {f"i{rate}_rationale": ["Keep this under 5000 characters."]}
+    assert body["error"].startswith("Saved at ")
+    assert "except 1 answer" in body["error"]
+    assert (body["answered"], body["total"]) == (2, 3)
+    _, answers = stored()
+    assert sorted((a[1], a[2], a[4], a[5]) for a in answers) == sorted(
+        [(rate, 4, None, None), (question, None, "Too few shelters.", None)]
+    )
 
-    def stale_first(member_id: int, round_id: int) -> Response | None:
-        calls.append(member_id)
-        return None if len(calls) == 1 else real(member_id, round_id)
 
-    monkeypatch.setattr(services, "find_response", stale_first)
-    response = autosave(client, expert["round"], {f"i{expert['rate'].id}": "4"})
-    assert response.status_code == 200
-    assert len(calls) == 2
+def test_concurrent_first_saves_end_in_one_response(app, expert):
+    # Two tabs of one expert save their first answers at the same moment.
+    clients = [app.test_client(), app.test_client()]
+    for client in clients:
+        enter(client, expert["token"])
+        client.get("/q/")
+    round_id, rate, question = expert["round"].id, expert["rate"].id, expert["open"].id
+    requests = [
+        (clients[0], csrf_token(clients[0]), {f"i{rate}": "4"}),
+        (clients[1], csrf_token(clients[1]), {f"i{question}_text": "Shelters."}),
+    ]
+    db.session.commit()  # the threads must find the database unlocked
+    start = threading.Barrier(len(requests))
+    statuses: list[int] = []
+
+    def save(client: FlaskClient, token: str, fields: dict[str, str]) -> None:
+        with app.app_context():
+            start.wait(timeout=5)
+            response = client.post(
+                "/q/autosave",
+                json={"round_id": round_id, "fields": fields},
+                headers={"X-CSRFToken": token},
+            )
+            statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=save, args=request) for request in requests]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200, 200]
     responses, answers = stored()
     assert len(responses) == 1
-    assert sorted((a[1], a[2]) for a in answers) == sorted(
-        [(expert["plain"].id, 1), (expert["rate"].id, 4)]
+    assert sorted((a[1], a[2], a[4]) for a in answers) == sorted(
+        [(rate, 4, None), (question, None, "Shelters.")]
     )
+
+
+def test_an_autosave_that_lands_after_a_submit_does_not_undo_it(app, expert):
+    member, round_, rate = expert["member"], expert["round"], expert["rate"].id
+    began = utcnow()
+    services.save_answers(
+        member, round_, {rate: AnswerInput(rating=Rating(3), rationale="First.")}, began
+    )
+    db.session.commit()
+    # An autosave with older text begins; a submit with newer answers begins after it and
+    # commits first; then the slow autosave is saved.
+    autosave_began = began + timedelta(seconds=5)
+    submit_began = began + timedelta(seconds=6)
+    services.save_answers(
+        member,
+        round_,
+        {rate: AnswerInput(rating=Rating(5), rationale="Newer.")},
+        submit_began,
+        submit=True,
+    )
+    db.session.commit()
+    services.save_answers(
+        member, round_, {rate: AnswerInput(rating=Rating(4), rationale="Older.")}, autosave_began
+    )
+    db.session.commit()
+
+    saved = the_response(member, round_)
+    assert saved.state is ResponseState.SUBMITTED
+    assert [(a.value, a.rationale) for a in saved.answers] == [(5, "Newer.")]
+
+    # A save that begins later still changes the answer.
+    services.save_answers(
+        member, round_, {rate: AnswerInput(rationale="Later.")}, began + timedelta(seconds=7)
+    )
+    db.session.commit()
+    assert [(a.value, a.rationale) for a in the_response(member, round_).answers] == [(5, "Later.")]
 
 
 # Feedback from the previous round -----------------------------------------------------------
@@ -603,6 +724,49 @@ def test_feedback_shows_others_rationales_without_authors(client, second_round):
         assert secret not in html
     hashes = db.session.scalars(select(InvitationToken.token_hash)).all()
     assert not any(token_hash in html for token_hash in hashes)
+
+
+def small_panel(others: tuple[int | None, ...]) -> str:
+    """Round 1 closed with the member's 3 and the others' answers; round 2 open."""
+    study = make_study(min_group_size=3)
+    member = make_member(study, language="en")
+    first = make_round(study, items=[likert("Shelters are full.")], state=RoundState.CLOSED)
+    statement = first.items[0]
+    own = make_response(member, first, {statement: 3})
+    own.answers[0].rationale = "MY OWN REASON"
+    for value in others:
+        response = make_response(make_member(study), first, {statement: value})
+        response.answers[0].rationale = f"Reason of someone who chose {value}"
+    db.session.commit()
+    make_round(
+        study,
+        items=[likert("Shelters are full.", previous_item_id=statement.id)],
+        state=RoundState.OPEN,
+    )
+    return issue_link(member)
+
+
+@pytest.mark.parametrize("others", [(), (5,), (None,)])
+def test_feedback_of_too_small_a_panel_shows_only_the_own_answer(client, app, others):
+    token = small_panel(others)
+    enter(client, token)
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Panel result in round 1" in html
+    assert "Your answer in round 1: 3 (Neutral)." in html
+    assert "Too few experts answered this statement in round 1 to show the panel" in html
+    for shown in ("Ratings of the panel", "Median", "No opinion</dt>", "Explanations of other"):
+        assert shown not in html
+    assert "Reason of someone" not in html
+    assert "MY OWN REASON" not in html
+
+
+def test_feedback_counts_no_opinion_towards_the_smallest_panel_shown(client, app):
+    token = small_panel((5, None))
+    enter(client, token)
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Too few experts answered" not in html
+    assert "Ratings of the panel (2 experts)" in html
+    assert "Explanations of other experts (2)" in html
 
 
 def test_feedback_page_query_count_does_not_grow_with_items(app, client):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -162,3 +164,101 @@ def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, 
     page.goto(f"{live_server}/q/no-such-link?lang=en")
     expect(page.locator("h1")).to_have_text("This link does not open a questionnaire")
     no_violations(page)
+
+
+def open_round_of_two(live_server: str, page: Page) -> tuple[int, int, int]:
+    """Open a round of a statement (with rationale) and an open question; return their ids."""
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = make_round(
+        study,
+        items=[likert("Exploitation moves online."), "Which bottlenecks do you see?"],
+        state=RoundState.OPEN,
+    )
+    rate, question = (item.id for item in round_.items)
+    member_id = member.id
+    token = issue_link(member)
+    release_database()
+    page.goto(f"{live_server}/q/{token}")
+    return member_id, rate, question
+
+
+def stored_answers(member_id: int) -> list[tuple[int, int | None, str | None, str | None]]:
+    response = db.session.scalars(select(Response).where(Response.member_id == member_id)).one()
+    rows = sorted((a.item_id, a.value, a.text, a.rationale) for a in response.answers)
+    release_database()
+    return rows
+
+
+def test_autosave_keeps_the_valid_field_when_another_is_refused(
+    live_server: str, page: Page
+) -> None:
+    member_id, rate, question = open_round_of_two(live_server, page)
+    rationale = page.locator(f"#i{rate}_rationale")
+    # Pasted past the limit (a browser need not enforce maxlength on every path).
+    rationale.evaluate("element => element.removeAttribute('maxlength')")
+    rationale.fill("x" * 5_001)
+    page.locator(f"#i{question}_text").fill("Too few shelters.")
+    page.locator(f"#i{question}_text").blur()
+
+    status = page.locator("#save-status")
+    expect(status).to_contain_text("except 1 answer")
+    error = page.locator(f"#i{rate}_rationale-error")
+    expect(error).to_have_text("Keep this under 5000 characters.")
+    expect(rationale).to_have_attribute("aria-invalid", "true")
+    expect(rationale).to_have_attribute("aria-describedby", f"i{rate}_rationale-error")
+    assert stored_answers(member_id) == [(question, None, "Too few shelters.", None)]
+
+    # The refused field goes again with the next save; corrected, it is saved too.
+    rationale.fill("Seen in our cases.")
+    rationale.blur()
+    expect(status).to_have_text(re.compile(r"^Saved at \d\d:\d\d$"))
+    expect(error).to_have_count(0)
+    expect(rationale).not_to_have_attribute("aria-invalid", "true")
+    assert stored_answers(member_id) == [
+        (rate, None, None, "Seen in our cases."),
+        (question, None, "Too few shelters.", None),
+    ]
+
+    page.reload()
+    expect(page.locator(f"#i{question}_text")).to_have_value("Too few shelters.")
+    expect(rationale).to_have_value("Seen in our cases.")
+
+
+def test_submit_waits_for_an_autosave_on_its_way(app: Flask, live_server: str, page: Page) -> None:
+    member_id, rate, question = open_round_of_two(live_server, page)
+    # Hold the first autosave at the server until the test lets it go.
+    held, release, seen = threading.Event(), threading.Event(), []
+    inner = app.wsgi_app
+
+    def slow_first_autosave(environ, start_response):  # type: ignore[no-untyped-def]
+        path = environ["PATH_INFO"]
+        seen.append((environ["REQUEST_METHOD"], path))
+        if path == "/q/autosave" and not held.is_set():
+            held.set()
+            release.wait(timeout=10)
+        return inner(environ, start_response)
+
+    app.wsgi_app = slow_first_autosave  # type: ignore[method-assign]
+    page.locator(f"#i{rate}-2").check()
+    rationale = page.locator(f"#i{rate}_rationale")
+    rationale.fill("Older.")
+    page.locator(f"#i{question}_text").fill("Too few shelters.")
+    rationale.blur()
+    assert held.wait(timeout=10)
+
+    page.locator(f"#i{rate}-5").check()
+    rationale.fill("Newer.")
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_timeout(300)
+    assert ("POST", "/q/") not in seen
+
+    release.set()
+    expect(page.get_by_role("status").first).to_contain_text("your answers were submitted")
+    response = db.session.scalars(select(Response).where(Response.member_id == member_id)).one()
+    assert response.state is ResponseState.SUBMITTED
+    release_database()
+    assert stored_answers(member_id) == [
+        (rate, 5, None, "Newer."),
+        (question, None, "Too few shelters.", None),
+    ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -50,13 +50,14 @@ class QuestionnaireForm(FlaskForm):
         """Return the posted answer fields this round does not have (e.g. an unknown item)."""
         return sorted(name for name in names if ANSWER_FIELD.match(name) and name not in self)
 
-    def answers(self) -> dict[int, AnswerInput]:
-        """Return what was sent per item; parts that were not sent are None."""
+    def answers(self, exclude: Container[str] = ()) -> dict[int, AnswerInput]:
+        """Return what was sent per item; parts not sent, or excluded by name, are None."""
         result = {}
         for item_id in self.item_ids:
-            rating = self._fields.get(f"i{item_id}")
-            text = self._fields.get(f"i{item_id}_text")
-            rationale = self._fields.get(f"i{item_id}_rationale")
+            rating, text, rationale = (
+                None if name in exclude else self._fields.get(name)
+                for name in (f"i{item_id}", f"i{item_id}_text", f"i{item_id}_rationale")
+            )
             result[item_id] = AnswerInput(
                 rating=rating.rating if isinstance(rating, ScaleField) else None,
                 text=text.data if text is not None else None,

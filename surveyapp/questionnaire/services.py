@@ -115,6 +115,9 @@ class Feedback:
     own: Rating | None
     own_label: str | None
     rationales: tuple[str, ...]
+    # Fewer experts answered than the study's smallest group shown: the panel's result and
+    # rationales are left out (all figures empty), so that no colleague's answer shows.
+    too_few: bool = False
 
     def label_of(self, value: float | None) -> str | None:
         """Return the scale label of a whole-number figure such as the median."""
@@ -199,7 +202,7 @@ def resolve_link(token: str, now: datetime) -> InvitationToken | None:
     ).first()
     if invitation is None or not invitation.is_valid(now):
         return None
-    if find_open_round(invitation.member.study_id) is None:
+    if find_open_round(invitation.member.study_id, now) is None:
         return None
     return invitation
 
@@ -219,9 +222,13 @@ def load_member(member_id: object, token_id: object, now: datetime) -> PanelMemb
     return invitation.member
 
 
-def find_open_round(study_id: int) -> Round | None:
-    """Return the study's open round (the latest, should there be more than one)."""
-    return db.session.scalars(
+def find_open_round(study_id: int, now: datetime) -> Round | None:
+    """Return the study's round that takes answers now (the latest open one), if any.
+
+    An open round whose closing time has passed takes no more answers, even before it is
+    closed formally.
+    """
+    round_ = db.session.scalars(
         select(Round)
         .join(Round.study)
         .options(contains_eager(Round.study))
@@ -229,6 +236,14 @@ def find_open_round(study_id: int) -> Round | None:
         .order_by(Round.number.desc())
         .limit(1)
     ).first()
+    if round_ is None or not takes_answers(round_, now):
+        return None
+    return round_
+
+
+def takes_answers(round_: Round, now: datetime) -> bool:
+    """Return whether the round is open and its closing time, if it has one, is still ahead."""
+    return round_.is_open and (round_.closes_at is None or now < round_.closes_at)
 
 
 def list_items(round_: Round) -> list[Item]:
@@ -243,13 +258,20 @@ def list_items(round_: Round) -> list[Item]:
     )
 
 
-def find_response(member_id: int, round_id: int) -> Response | None:
-    """Return the member's response in the round with its answers, if there is one."""
-    return db.session.scalars(
+def find_response(member_id: int, round_id: int, *, lock: bool = False) -> Response | None:
+    """Return the member's response in the round with its answers, if there is one.
+
+    With lock, the response row stays locked until the commit (PostgreSQL; SQLite locks the
+    whole database from BEGIN) and is read afresh, so saves of one response queue up.
+    """
+    query = (
         select(Response)
         .where(Response.member_id == member_id, Response.round_id == round_id)
         .options(selectinload(Response.answers))
-    ).first()
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return db.session.scalars(query).first()
 
 
 def load_questionnaire(member: PanelMember, round_: Round) -> Questionnaire:
@@ -330,6 +352,24 @@ def summarise_item(
                 own = Rating(value=None if no_opinion else value, no_opinion=no_opinion)
         if author != member_id and rationale and rationale.strip():
             rationales.append(rationale.strip())
+    own_label = None
+    if own is not None and own.value is not None:
+        own_label = labels[own.value - 1]
+    if len(values) < study.min_group_size:
+        return Feedback(
+            round_number=previous.round.number,
+            points=(),
+            n=0,
+            no_opinion=0,
+            median=None,
+            q1=None,
+            q3=None,
+            iqr=None,
+            own=own,
+            own_label=own_label,
+            rationales=(),
+            too_few=True,
+        )
     stats = describe_item(values, study_settings(study, points))
     scale = tuple(
         ScalePoint(
@@ -343,9 +383,6 @@ def summarise_item(
             range(1, points + 1), labels, stats.distribution, strict=True
         )
     )
-    own_label = None
-    if own is not None and own.value is not None:
-        own_label = labels[own.value - 1]
     return Feedback(
         round_number=previous.round.number,
         points=scale,
@@ -372,16 +409,19 @@ def save_answers(
 ) -> Response:
     """Upsert the member's answers in the round, and submit the response when asked.
 
-    Saving the same answers twice leaves the same state (nothing is touched the second
-    time); submitting twice keeps the moment of the first submit.
+    `now` is the moment the request began. Saving the same answers twice leaves the same
+    state (nothing is touched the second time); submitting twice keeps the moment of the
+    first submit. An answer changed by a request that began after this one is newer than
+    what this one carries: it is left as it is, so a slow autosave that finishes after a
+    submit cannot undo it.
     """
-    if not round_.is_open:
-        raise RoundClosedError(f"round {round_.number} is {round_.state.value}")
+    if not takes_answers(round_, now):
+        raise RoundClosedError(f"round {round_.number} takes no answers now")
     items = {item.id: item for item in list_items(round_)}
     for item_id, given in answers.items():
         check_answer(items.get(item_id), given)
 
-    response = find_response(member.id, round_.id)
+    response = find_response(member.id, round_.id, lock=True)
     if response is None:
         response = Response(member_id=member.id, round_id=round_.id, created_at=now, updated_at=now)
         db.session.add(response)
@@ -394,6 +434,8 @@ def save_answers(
                 continue
             answer = Answer(item_id=item_id, updated_at=now)
             response.answers.append(answer)
+        elif answer.updated_at > now:
+            continue  # changed by a later request
         if apply_answer(answer, given):
             answer.updated_at = now
             changed = True

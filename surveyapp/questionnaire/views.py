@@ -68,10 +68,11 @@ def open_link(token: str) -> ResponseReturnValue:
 
 @bp.get("/")
 def page() -> ResponseReturnValue:
-    member = _current_member(utcnow())
+    now = utcnow()
+    member = _current_member(now)
     if member is None:
         return _link_not_working()
-    round_ = find_open_round(member.study_id)
+    round_ = find_open_round(member.study_id, now)
     if round_ is None:
         return _round_closed(200)
     questionnaire = load_questionnaire(member, round_)
@@ -87,7 +88,7 @@ def save() -> ResponseReturnValue:
     member = _current_member(now)
     if member is None:
         return _link_not_working()
-    round_ = find_open_round(member.study_id)
+    round_ = find_open_round(member.study_id, now)
     if round_ is None or request.form.get("round_id") != str(round_.id):
         return _round_closed(409)
     questionnaire = load_questionnaire(member, round_)
@@ -159,7 +160,7 @@ def autosave() -> ResponseReturnValue:
         or not all(isinstance(value, str) for value in fields.values())
     ):
         return jsonify(error=_("The answers could not be read. Nothing was changed.")), 400
-    round_ = find_open_round(member.study_id)
+    round_ = find_open_round(member.study_id, now)
     if round_ is None or str(payload.get("round_id")) != str(round_.id):
         return jsonify(error=_round_closed_text()), 409
 
@@ -173,21 +174,36 @@ def autosave() -> ResponseReturnValue:
                 field=unknown[0],
             )
         ), 400
-    if not form.validate():
-        errors = {
-            name: [str(message) for message in messages] for name, messages in form.errors.items()
-        }
-        return jsonify(error=_("Not saved: please check your answer."), errors=errors), 400
+    # Each field stands on its own: the valid ones are saved, the others reported by name.
+    form.validate()
+    errors = {
+        name: [str(message) for message in messages] for name, messages in form.errors.items()
+    }
+    valid = [name for name in fields if name not in errors]
+    if not valid:
+        return jsonify(
+            error=_("Not saved: please check your answer."), errors=errors, saved=[]
+        ), 400
 
     # Fields that were not sent come back as None and leave their answers as they are.
-    answers = form.answers()
+    answers = form.answers(exclude=errors)
     response = _save_with_retry(lambda: save_answers(member, round_, answers, now))
     stored = {answer.item_id: answer for answer in response.answers}
-    return jsonify(
-        message=_("Saved at %(time)s", time=_clock(now)),
-        answered=sum(is_answered(item, stored.get(item.id)) for item in items),
-        total=len(items),
+    body = {
+        "message": _("Saved at %(time)s", time=_clock(now)),
+        "saved": valid,
+        "answered": sum(is_answered(item, stored.get(item.id)) for item in items),
+        "total": len(items),
+    }
+    if not errors:
+        return jsonify(body)
+    error = ngettext(
+        "Saved at %(time)s, except %(num)d answer: please check the message next to it.",
+        "Saved at %(time)s, except %(num)d answers: please check the messages next to them.",
+        len(errors),
+        time=_clock(now),
     )
+    return jsonify({**body, "error": error, "errors": errors}), 400
 
 
 def _current_member(now: datetime) -> PanelMember | None:
