@@ -31,7 +31,17 @@ from surveyapp.models import (
     hash_token,
     utcnow,
 )
-from tests.builders import make_member, make_response, make_round, make_study
+from surveyapp.publishing.services import gather_anthology
+from surveyapp.studies.services import open_round as open_round_for_answers
+from surveyapp.studies.services import round_progress, send_reminders
+from tests.builders import (
+    login,
+    make_coordinator,
+    make_member,
+    make_response,
+    make_round,
+    make_study,
+)
 from tests.smtp_support import HOST, SmtpServer, free_port, smtp_server
 
 BASE_URL = "http://testserver"
@@ -216,9 +226,44 @@ def test_a_new_mail_makes_the_old_link_stop_working(app):
     assert token.member_id == member.id
     assert token.token_hash == hash_token(new_token)
     assert token.token_hash != hash_token(old_token)
-    # The unsent invitation carried the dead link: only the reminder is left to go.
-    assert [(m.kind, m.state) for m in outbox()] == [("reminder", MailState.QUEUED)]
+    # The unsent invitation carried the dead link: it never goes, only the reminder does.
+    assert [(m.kind, m.state) for m in outbox()] == [
+        ("invitation", MailState.SUPERSEDED),
+        ("reminder", MailState.QUEUED),
+    ]
+    assert outbox()[0].body is None  # no dead (or any) link kept around
     assert "replaces any link you received earlier" in (reminder.body or "")
+
+
+def test_reminders_before_delivery_keep_the_invitations_counted(app, smtp, client):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    members = [make_member(study, language="en") for _ in range(3)]
+    round_ = make_round(study)
+    assert open_round_for_answers(coordinator, round_, BASE_URL, T0) == 3
+    db.session.commit()
+
+    # The coordinator reminds the panel before the worker delivered the invitations.
+    assert send_reminders(coordinator, round_, BASE_URL, T0 + timedelta(minutes=5)) == 3
+    db.session.commit()
+
+    kinds = [(m.kind, m.state) for m in outbox()]
+    assert kinds.count(("invitation", MailState.SUPERSEDED)) == 3
+    assert kinds.count(("reminder", MailState.QUEUED)) == 3
+    assert round_progress(round_).invited == 3
+    (methods_round,) = gather_anthology(study).methods.rounds
+    assert methods_round.invited == 3
+    login(client, coordinator)
+    page = client.get(f"/studies/{study.id}?lang=en").get_data(as_text=True)
+    assert "0 of 3 submitted" in page
+
+    assert deliver(app) == DeliveryReport(sent=3)
+    for member in members:
+        (mail,) = smtp.inbox.to(member.email)  # only the newest mail goes out
+        assert mail.message["Subject"].startswith("Reminder:")
+        db.session.refresh(member)
+        assert hash_token(token_of(mail.text)) == member.token.token_hash
+    assert round_progress(round_).invited == 3
 
 
 def test_revoked_members_get_no_mail(app):

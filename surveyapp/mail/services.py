@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask import render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import delete, exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
 from surveyapp.config import LANGUAGES
@@ -67,12 +67,14 @@ def _queue(
         if member.token is not None and not member.token.is_valid(now):
             continue  # revoked (or expired): this member is out of the panel
         token = _issue_token(member, now)
-        # The new token makes the link in any not-yet-sent mail dead: drop those mails.
+        # The new token makes the link in any not-yet-sent mail dead: those mails never go.
+        # Their rows stay, marked superseded, so that the invitations still count.
         db.session.execute(
-            delete(OutboxMessage)
+            update(OutboxMessage)
             .where(OutboxMessage.member_id == member.id)
             .where(OutboxMessage.study_id == round_.study_id)
             .where(OutboxMessage.state == MailState.QUEUED)
+            .values(state=MailState.SUPERSEDED, body=None)
         )
         subject, body = render_message(kind, member, round_, f"{base_url}/q/{token}")
         message = OutboxMessage(
