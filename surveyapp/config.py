@@ -26,7 +26,6 @@ SMTP_USERNAME = ""
 SMTP_PASSWORD = ""
 SMTP_STARTTLS = False
 SMTP_TIMEOUT = 30.0
-MAIL_MAX_ATTEMPTS = 5
 
 LOGIN_RATE_LIMIT = "10 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
@@ -55,3 +54,8 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 def environment() -> dict[str, Any]:
     """Return the SURVEYAPP_* settings of this process."""
     return from_environment(os.environ)
+
+
+# A mail that cannot go out is tried again 1, 2, 4 ... minutes later (at most an hour
+# apart) and given up this many hours after it was queued.
+MAIL_GIVE_UP_AFTER_HOURS = 48

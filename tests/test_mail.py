@@ -129,10 +129,13 @@ def test_sending_again_sends_nothing(app, smtp):
     assert len(smtp.inbox.received) == 2
 
 
-def test_smtp_down_is_retried_with_backoff_then_failed(app):
-    app.config.update(
-        MAIL_BACKEND="smtp", SMTP_HOST=HOST, SMTP_PORT=free_port(), MAIL_MAX_ATTEMPTS=3
-    )
+def smtp_down(app: Flask) -> None:
+    """Point the app at a closed port on loopback: every connection is refused."""
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST=HOST, SMTP_PORT=free_port())
+
+
+def test_smtp_down_is_retried_with_backoff_until_given_up(app):
+    smtp_down(app)
     study = make_study()
     make_member(study)
     invite(open_round(study))
@@ -150,13 +153,82 @@ def test_smtp_down_is_retried_with_backoff_then_failed(app):
     assert message.attempts == 2
     assert message.next_attempt_at == T0 + timedelta(minutes=3)
 
-    assert deliver(app, now_fn=lambda: T0 + timedelta(minutes=3)) == DeliveryReport(failed=1)
+    # Not the number of attempts ends it, but time: just before 48 hours it is still queued.
+    just_before = T0 + timedelta(hours=48) - timedelta(seconds=1)
+    assert deliver(app, now_fn=lambda: just_before) == DeliveryReport(retried=1)
+    db.session.refresh(message)
+    assert message.state is MailState.QUEUED
+    assert message.attempts == 3
+    assert message.next_attempt_at == T0 + timedelta(hours=48)  # the last try, on time
+
+    at_the_end = T0 + timedelta(hours=48)
+    assert deliver(app, now_fn=lambda: at_the_end) == DeliveryReport(failed=1)
     db.session.refresh(message)
     assert message.state is MailState.FAILED
-    assert message.attempts == 3
+    assert message.attempts == 4
     assert message.last_error
     assert message.body is None  # a mail that will never go keeps no working link around
-    assert deliver(app, now_fn=lambda: T0 + timedelta(days=1)) == DeliveryReport()
+    assert deliver(app, now_fn=lambda: T0 + timedelta(days=3)) == DeliveryReport()
+
+
+def test_only_the_mail_that_was_tried_is_charged_an_attempt(app):
+    smtp_down(app)
+    study = make_study()
+    for _ in range(3):
+        make_member(study)
+    invite(open_round(study))
+
+    # The first mail finds the server down; the pass skips the rest without trying them.
+    assert deliver(app, now_fn=lambda: T0) == DeliveryReport(retried=3)
+    assert [m.attempts for m in outbox()] == [1, 0, 0]
+    assert all(m.state is MailState.QUEUED for m in outbox())
+    # All of them look again when the tried one does.
+    assert {m.next_attempt_at for m in outbox()} == {T0 + timedelta(minutes=1)}
+
+
+def test_a_quarter_hour_outage_loses_no_invitation(app, smtp):
+    study = make_study()
+    members = [make_member(study) for _ in range(5)]
+    invite(open_round(study))
+    server_port = smtp.port
+    app.config["SMTP_PORT"] = free_port()
+
+    def pass_at(minutes: int) -> DeliveryReport:
+        now = T0 + timedelta(minutes=minutes)
+        return deliver(app, now_fn=lambda: now)
+
+    minutes = 0
+    while minutes <= 15:  # a worker passing every minute while the server is away
+        assert pass_at(minutes).failed == 0
+        minutes += 1
+    assert [m.state for m in outbox()] == [MailState.QUEUED] * 5
+
+    app.config["SMTP_PORT"] = server_port  # the server is back
+    while minutes <= 120 and len(smtp.inbox.received) < 5:
+        assert pass_at(minutes).failed == 0
+        minutes += 1
+
+    assert [m.state for m in outbox()] == [MailState.SENT] * 5
+    for member in members:
+        assert len(smtp.inbox.to(member.email)) == 1
+    assert minutes <= 17 + 60  # within the longest wait (an hour) after the server came back
+
+
+def test_mail_never_tried_is_still_given_up_in_time(app):
+    smtp_down(app)
+    study = make_study()
+    make_member(study)
+    make_member(study)
+    invite(open_round(study))
+    assert deliver(app, now_fn=lambda: T0) == DeliveryReport(retried=2)
+
+    assert deliver(app, now_fn=lambda: T0 + timedelta(hours=48)) == DeliveryReport(failed=2)
+    tried, skipped = outbox()
+    assert (tried.state, tried.attempts) == (MailState.FAILED, 2)
+    assert (skipped.state, skipped.attempts) == (MailState.FAILED, 0)
+    assert "unreachable" in (skipped.last_error or "")
+    assert tried.body is None
+    assert skipped.body is None
 
 
 def test_a_retried_mail_goes_out_once_the_server_is_back(app, smtp):
@@ -187,9 +259,10 @@ def test_a_refused_mailbox_fails_at_once_and_the_others_still_go(app, smtp):
     assert "550" in (failed.last_error or "")
 
 
-def test_retry_delay_doubles_from_one_minute():
+def test_retry_delay_doubles_from_one_minute_up_to_an_hour():
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert retry_delay(30) == timedelta(hours=6)
+    assert retry_delay(7) == timedelta(hours=1)
+    assert retry_delay(100_000) == timedelta(hours=1)
 
 
 def test_each_member_gets_mail_in_their_own_language(app):
