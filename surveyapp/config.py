@@ -59,3 +59,6 @@ def environment() -> dict[str, Any]:
 # A mail that cannot go out is tried again 1, 2, 4 ... minutes later (at most an hour
 # apart) and given up this many hours after it was queued.
 MAIL_GIVE_UP_AFTER_HOURS = 48
+
+# A personal link stops working this many days after the mail that carried it was queued.
+TOKEN_LIFETIME_DAYS = 120

@@ -108,7 +108,7 @@ def test_members_receive_their_personal_link_over_smtp(app, smtp, client):
         db.session.refresh(member)
         assert member.token is not None
         assert hash_token(token) == member.token.token_hash
-        assert member.token.is_valid(utcnow())
+        assert member.token.is_valid(T0)  # the clock the mail was queued with
         # The link leads into the questionnaire blueprint's URL space.
         assert client.application.url_map.bind("testserver").test(f"/q/{token}") is not None
         others = [other.email for other in members if other is not member]
@@ -337,6 +337,30 @@ def test_reminders_before_delivery_keep_the_invitations_counted(app, smtp, clien
         db.session.refresh(member)
         assert hash_token(token_of(mail.text)) == member.token.token_hash
     assert round_progress(round_).invited == 3
+
+
+def test_a_link_stops_working_after_its_lifetime(app, client):
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = open_round(study)
+    lifetime = timedelta(days=app.config["TOKEN_LIFETIME_DAYS"])
+    issued = utcnow() - lifetime - timedelta(minutes=1)
+
+    (old,) = invite(round_, now=issued)
+    db.session.refresh(member)
+    assert member.token.expires_at == issued + lifetime
+
+    unknown = client.get("/q/" + "x" * 32)
+    expired = client.get(f"/q/{token_of(old.body or '')}")
+    assert expired.status_code == unknown.status_code == 404
+    assert expired.get_data() == unknown.get_data()
+
+    # An expired link is no revocation: the next mail brings a fresh link that works.
+    (reminder,) = queue_reminders(round_, BASE_URL, utcnow())
+    db.session.commit()
+    response = client.get(f"/q/{token_of(reminder.body or '')}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/q/")
 
 
 def test_revoked_members_get_no_mail(app):
