@@ -26,7 +26,6 @@ SMTP_USERNAME = ""
 SMTP_PASSWORD = ""
 SMTP_STARTTLS = False
 SMTP_TIMEOUT = 30.0
-MAIL_MAX_ATTEMPTS = 5
 
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024  # the largest request body: a logo, or a long form
 
@@ -67,3 +66,11 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
 def environment() -> dict[str, Any]:
     """Return the SURVEYAPP_* settings of this process."""
     return from_environment(os.environ)
+
+
+# A mail that cannot go out is tried again 1, 2, 4 ... minutes later (at most an hour
+# apart) and given up this many hours after it was queued.
+MAIL_GIVE_UP_AFTER_HOURS = 48
+
+# A personal link stops working this many days after the mail that carried it was queued.
+TOKEN_LIFETIME_DAYS = 120

@@ -31,7 +31,17 @@ from surveyapp.models import (
     hash_token,
     utcnow,
 )
-from tests.builders import make_member, make_response, make_round, make_study
+from surveyapp.publishing.services import gather_anthology
+from surveyapp.studies.services import open_round as open_round_for_answers
+from surveyapp.studies.services import round_progress, send_reminders
+from tests.builders import (
+    login,
+    make_coordinator,
+    make_member,
+    make_response,
+    make_round,
+    make_study,
+)
 from tests.smtp_support import HOST, SmtpServer, free_port, smtp_server
 
 BASE_URL = "http://testserver"
@@ -98,7 +108,7 @@ def test_members_receive_their_personal_link_over_smtp(app, smtp, client):
         db.session.refresh(member)
         assert member.token is not None
         assert hash_token(token) == member.token.token_hash
-        assert member.token.is_valid(utcnow())
+        assert member.token.is_valid(T0)  # the clock the mail was queued with
         # The link leads into the questionnaire blueprint's URL space.
         assert client.application.url_map.bind("testserver").test(f"/q/{token}") is not None
         others = [other.email for other in members if other is not member]
@@ -119,10 +129,13 @@ def test_sending_again_sends_nothing(app, smtp):
     assert len(smtp.inbox.received) == 2
 
 
-def test_smtp_down_is_retried_with_backoff_then_failed(app):
-    app.config.update(
-        MAIL_BACKEND="smtp", SMTP_HOST=HOST, SMTP_PORT=free_port(), MAIL_MAX_ATTEMPTS=3
-    )
+def smtp_down(app: Flask) -> None:
+    """Point the app at a closed port on loopback: every connection is refused."""
+    app.config.update(MAIL_BACKEND="smtp", SMTP_HOST=HOST, SMTP_PORT=free_port())
+
+
+def test_smtp_down_is_retried_with_backoff_until_given_up(app):
+    smtp_down(app)
     study = make_study()
     make_member(study)
     invite(open_round(study))
@@ -140,13 +153,82 @@ def test_smtp_down_is_retried_with_backoff_then_failed(app):
     assert message.attempts == 2
     assert message.next_attempt_at == T0 + timedelta(minutes=3)
 
-    assert deliver(app, now_fn=lambda: T0 + timedelta(minutes=3)) == DeliveryReport(failed=1)
+    # Not the number of attempts ends it, but time: just before 48 hours it is still queued.
+    just_before = T0 + timedelta(hours=48) - timedelta(seconds=1)
+    assert deliver(app, now_fn=lambda: just_before) == DeliveryReport(retried=1)
+    db.session.refresh(message)
+    assert message.state is MailState.QUEUED
+    assert message.attempts == 3
+    assert message.next_attempt_at == T0 + timedelta(hours=48)  # the last try, on time
+
+    at_the_end = T0 + timedelta(hours=48)
+    assert deliver(app, now_fn=lambda: at_the_end) == DeliveryReport(failed=1)
     db.session.refresh(message)
     assert message.state is MailState.FAILED
-    assert message.attempts == 3
+    assert message.attempts == 4
     assert message.last_error
     assert message.body is None  # a mail that will never go keeps no working link around
-    assert deliver(app, now_fn=lambda: T0 + timedelta(days=1)) == DeliveryReport()
+    assert deliver(app, now_fn=lambda: T0 + timedelta(days=3)) == DeliveryReport()
+
+
+def test_only_the_mail_that_was_tried_is_charged_an_attempt(app):
+    smtp_down(app)
+    study = make_study()
+    for _ in range(3):
+        make_member(study)
+    invite(open_round(study))
+
+    # The first mail finds the server down; the pass skips the rest without trying them.
+    assert deliver(app, now_fn=lambda: T0) == DeliveryReport(retried=3)
+    assert [m.attempts for m in outbox()] == [1, 0, 0]
+    assert all(m.state is MailState.QUEUED for m in outbox())
+    # All of them look again when the tried one does.
+    assert {m.next_attempt_at for m in outbox()} == {T0 + timedelta(minutes=1)}
+
+
+def test_a_quarter_hour_outage_loses_no_invitation(app, smtp):
+    study = make_study()
+    members = [make_member(study) for _ in range(5)]
+    invite(open_round(study))
+    server_port = smtp.port
+    app.config["SMTP_PORT"] = free_port()
+
+    def pass_at(minutes: int) -> DeliveryReport:
+        now = T0 + timedelta(minutes=minutes)
+        return deliver(app, now_fn=lambda: now)
+
+    minutes = 0
+    while minutes <= 15:  # a worker passing every minute while the server is away
+        assert pass_at(minutes).failed == 0
+        minutes += 1
+    assert [m.state for m in outbox()] == [MailState.QUEUED] * 5
+
+    app.config["SMTP_PORT"] = server_port  # the server is back
+    while minutes <= 120 and len(smtp.inbox.received) < 5:
+        assert pass_at(minutes).failed == 0
+        minutes += 1
+
+    assert [m.state for m in outbox()] == [MailState.SENT] * 5
+    for member in members:
+        assert len(smtp.inbox.to(member.email)) == 1
+    assert minutes <= 17 + 60  # within the longest wait (an hour) after the server came back
+
+
+def test_mail_never_tried_is_still_given_up_in_time(app):
+    smtp_down(app)
+    study = make_study()
+    make_member(study)
+    make_member(study)
+    invite(open_round(study))
+    assert deliver(app, now_fn=lambda: T0) == DeliveryReport(retried=2)
+
+    assert deliver(app, now_fn=lambda: T0 + timedelta(hours=48)) == DeliveryReport(failed=2)
+    tried, skipped = outbox()
+    assert (tried.state, tried.attempts) == (MailState.FAILED, 2)
+    assert (skipped.state, skipped.attempts) == (MailState.FAILED, 0)
+    assert "unreachable" in (skipped.last_error or "")
+    assert tried.body is None
+    assert skipped.body is None
 
 
 def test_a_retried_mail_goes_out_once_the_server_is_back(app, smtp):
@@ -177,9 +259,10 @@ def test_a_refused_mailbox_fails_at_once_and_the_others_still_go(app, smtp):
     assert "550" in (failed.last_error or "")
 
 
-def test_retry_delay_doubles_from_one_minute():
+def test_retry_delay_doubles_from_one_minute_up_to_an_hour():
     assert [retry_delay(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
-    assert retry_delay(30) == timedelta(hours=6)
+    assert retry_delay(7) == timedelta(hours=1)
+    assert retry_delay(100_000) == timedelta(hours=1)
 
 
 def test_each_member_gets_mail_in_their_own_language(app):
@@ -216,9 +299,68 @@ def test_a_new_mail_makes_the_old_link_stop_working(app):
     assert token.member_id == member.id
     assert token.token_hash == hash_token(new_token)
     assert token.token_hash != hash_token(old_token)
-    # The unsent invitation carried the dead link: only the reminder is left to go.
-    assert [(m.kind, m.state) for m in outbox()] == [("reminder", MailState.QUEUED)]
+    # The unsent invitation carried the dead link: it never goes, only the reminder does.
+    assert [(m.kind, m.state) for m in outbox()] == [
+        ("invitation", MailState.SUPERSEDED),
+        ("reminder", MailState.QUEUED),
+    ]
+    assert outbox()[0].body is None  # no dead (or any) link kept around
     assert "replaces any link you received earlier" in (reminder.body or "")
+
+
+def test_reminders_before_delivery_keep_the_invitations_counted(app, smtp, client):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    members = [make_member(study, language="en") for _ in range(3)]
+    round_ = make_round(study)
+    assert open_round_for_answers(coordinator, round_, BASE_URL, T0) == 3
+    db.session.commit()
+
+    # The coordinator reminds the panel before the worker delivered the invitations.
+    assert send_reminders(coordinator, round_, BASE_URL, T0 + timedelta(minutes=5)) == 3
+    db.session.commit()
+
+    kinds = [(m.kind, m.state) for m in outbox()]
+    assert kinds.count(("invitation", MailState.SUPERSEDED)) == 3
+    assert kinds.count(("reminder", MailState.QUEUED)) == 3
+    assert round_progress(round_).invited == 3
+    (methods_round,) = gather_anthology(study).methods.rounds
+    assert methods_round.invited == 3
+    login(client, coordinator)
+    page = client.get(f"/studies/{study.id}?lang=en").get_data(as_text=True)
+    assert "0 of 3 submitted" in page
+
+    assert deliver(app) == DeliveryReport(sent=3)
+    for member in members:
+        (mail,) = smtp.inbox.to(member.email)  # only the newest mail goes out
+        assert mail.message["Subject"].startswith("Reminder:")
+        db.session.refresh(member)
+        assert hash_token(token_of(mail.text)) == member.token.token_hash
+    assert round_progress(round_).invited == 3
+
+
+def test_a_link_stops_working_after_its_lifetime(app, client):
+    study = make_study()
+    member = make_member(study, language="en")
+    round_ = open_round(study)
+    lifetime = timedelta(days=app.config["TOKEN_LIFETIME_DAYS"])
+    issued = utcnow() - lifetime - timedelta(minutes=1)
+
+    (old,) = invite(round_, now=issued)
+    db.session.refresh(member)
+    assert member.token.expires_at == issued + lifetime
+
+    unknown = client.get("/q/" + "x" * 32)
+    expired = client.get(f"/q/{token_of(old.body or '')}")
+    assert expired.status_code == unknown.status_code == 404
+    assert expired.get_data() == unknown.get_data()
+
+    # An expired link is no revocation: the next mail brings a fresh link that works.
+    (reminder,) = queue_reminders(round_, BASE_URL, utcnow())
+    db.session.commit()
+    response = client.get(f"/q/{token_of(reminder.body or '')}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/q/")
 
 
 def test_revoked_members_get_no_mail(app):

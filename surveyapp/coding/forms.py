@@ -22,3 +22,12 @@ class StatementForm(FlaskForm):
         default=5,
     )
     sources = SelectMultipleField(_l("From the answers"), coerce=int)
+
+
+class QuoteMoveForm(FlaskForm):
+    """One place up or down in the quote's group; the buttons carry the direction."""
+
+    direction = SelectField(
+        choices=[SelectChoice("up", "up"), SelectChoice("down", "down")],
+        validators=[InputRequired()],
+    )

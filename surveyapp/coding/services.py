@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from surveyapp.anthology.collation import dutch_sort_key
 from surveyapp.anthology.validation import AnthologyError, check_quote
 from surveyapp.audit import record_action
 from surveyapp.extensions import db
@@ -80,10 +83,18 @@ def save_quote(
     except AnthologyError as error:
         raise StudyError(error.problem) from error
     quote = db.session.scalar(select(Quote).where(Quote.answer_id == answer.id))
+    group = answer.item.position if quote is None else quote.group
+    position = None if quote is None else quote.position
+    if quote is None or quote.section_id != section.id:
+        # A group in the coordinator's own order takes a newcomer at its end.
+        others = [q for q in group_quotes(section.id, group) if q is not quote]
+        positions = [q.position for q in others if q.position is not None]
+        position = max(positions) + 1 if positions else None
     if quote is None:
-        quote = Quote(answer=answer, group=answer.item.position)
+        quote = Quote(answer=answer, group=group)
         db.session.add(quote)
     quote.section = section
+    quote.position = position
     quote.text = text
     quote.included = included
     record_action(
@@ -95,6 +106,85 @@ def save_quote(
         section=section.number,
     )
     return quote
+
+
+@dataclass(frozen=True)
+class QuoteGroupOrder:
+    """The quotes of one group in a section, in the order the anthology prints them."""
+
+    section: Theme
+    group: int
+    quotes: list[Quote]
+
+    @property
+    def given(self) -> bool:
+        """Whether the coordinator put the group in order (else it is alphabetical)."""
+        return any(quote.position is not None for quote in self.quotes)
+
+
+def group_quotes(section_id: int, group: int) -> list[Quote]:
+    """Return the quotes of a group in a section, included or not, in their printed order.
+
+    As in the anthology: the coordinator's order once any quote has a position, else Dutch
+    alphabetical order.
+    """
+    quotes = list(
+        db.session.scalars(
+            select(Quote).where(Quote.section_id == section_id, Quote.group == group)
+        )
+    )
+    if any(quote.position is not None for quote in quotes):
+        return sorted(quotes, key=lambda q: (q.position is None, q.position or 0, q.id))
+    return sorted(quotes, key=lambda q: (dutch_sort_key(q.text), q.id))
+
+
+def quote_groups(quotes: Sequence[Quote]) -> list[QuoteGroupOrder]:
+    """Return every group the given quotes stand in, whole, ordered by section and group."""
+    places = {(quote.section_id, quote.group): quote.section for quote in quotes}
+    return [
+        QuoteGroupOrder(section, group, group_quotes(section_id, group))
+        for (section_id, group), section in sorted(
+            places.items(),
+            key=lambda place: (_number_key(place[1].number), place[0][1]),
+        )
+    ]
+
+
+def _number_key(number: str) -> tuple[int | str, ...]:
+    return tuple(int(part) if part.isdigit() else part for part in number.split("."))
+
+
+def move_quote(actor: Coordinator, quote: Quote, direction: Literal["up", "down"]) -> bool:
+    """Move a quote one place up or down in its group; return False if it is already at the end.
+
+    Every quote of the group gets a position, so the order the coordinator sees is the
+    order the anthology prints, whole.
+    """
+    quotes = group_quotes(quote.section_id, quote.group)
+    here = quotes.index(quote)
+    there = here - 1 if direction == "up" else here + 1
+    if not 0 <= there < len(quotes):
+        return False
+    quotes[here], quotes[there] = quotes[there], quotes[here]
+    for position, each in enumerate(quotes, start=1):
+        each.position = position
+    record_action(
+        actor,
+        "quote.move",
+        quote.section.study,
+        quote=quote.id,
+        direction=direction,
+        section=quote.section.number,
+        group=quote.group,
+    )
+    return True
+
+
+def reset_quote_order(actor: Coordinator, section: Theme, group: int) -> None:
+    """Put a group back in alphabetical order: forget the positions of all its quotes."""
+    for quote in group_quotes(section.id, group):
+        quote.position = None
+    record_action(actor, "quote.order_reset", section.study, section=section.number, group=group)
 
 
 def next_draft_round(actor: Coordinator, study: Study) -> Round:

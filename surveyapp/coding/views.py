@@ -2,13 +2,14 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from surveyapp.coding import bp
 from surveyapp.coding import services as coding
-from surveyapp.coding.forms import QuoteForm, StatementForm
+from surveyapp.coding.forms import QuoteForm, QuoteMoveForm, StatementForm
 from surveyapp.extensions import db
-from surveyapp.models import Item, ItemKind
+from surveyapp.models import Item, ItemKind, Quote, Theme
 from surveyapp.studies.services import StudyError, sections_of
 from surveyapp.studies.views import get_study
 
@@ -37,12 +38,14 @@ def _render_item(study, item, statement_form=None, status=200):
     )
     statement_form.section.choices = [SelectChoice(0, _("(no section)")), *section_choices]
     statement_form.sources.choices = [SelectChoice(a.id, str(a.id)) for a in answers]
+    quotes = coding.quotes_by_answer(answers)
     return render_template(
         "coding/item.html",
         study=study,
         item=item,
         answers=answers,
-        quotes=coding.quotes_by_answer(answers),
+        quotes=quotes,
+        quote_groups=coding.quote_groups(list(quotes.values())),
         sections=sections,
         statement_form=statement_form,
     ), status
@@ -80,6 +83,51 @@ def save_quote(study_id: int, item_id: int):
     flash(_("Quote saved in %(section)s.", section=section.label), "success")
     return redirect(
         url_for("coding.item", study_id=study.id, item_id=item.id, _anchor=f"answer-{answer.id}")
+    )
+
+
+@bp.post("/items/<int:item_id>/quotes/<int:quote_id>/move")
+@login_required
+def move_quote(study_id: int, item_id: int, quote_id: int):
+    study, item = _get_open_item(study_id, item_id)
+    quote = db.session.get(Quote, quote_id)
+    if quote is None or quote.section.study_id != study.id:
+        abort(404)
+    form = QuoteMoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if coding.move_quote(current_user, quote, form.direction.data):
+        db.session.commit()
+        flash(
+            _("Quote moved up.") if form.direction.data == "up" else _("Quote moved down."),
+            "success",
+        )
+    anchor = f"order-quote-{quote.id}"
+    return redirect(url_for("coding.item", study_id=study.id, item_id=item.id, _anchor=anchor))
+
+
+@bp.post("/items/<int:item_id>/quote-order/<int:section_id>/<int:group>/alphabetical")
+@login_required
+def reset_quote_order(study_id: int, item_id: int, section_id: int, group: int):
+    study, item = _get_open_item(study_id, item_id)
+    section = db.session.get(Theme, section_id)
+    if section is None or section.study_id != study.id or section.is_chapter:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    coding.reset_quote_order(current_user, section, group)
+    db.session.commit()
+    flash(
+        _("The quotes in %(section)s are in alphabetical order again.", section=section.label),
+        "success",
+    )
+    return redirect(
+        url_for(
+            "coding.item",
+            study_id=study.id,
+            item_id=item.id,
+            _anchor=f"order-{section.id}-{group}",
+        )
     )
 
 

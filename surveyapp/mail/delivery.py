@@ -32,7 +32,7 @@ from surveyapp.extensions import db
 from surveyapp.models import MailState, OutboxMessage, utcnow
 
 FIRST_RETRY = timedelta(minutes=1)
-LONGEST_RETRY = timedelta(hours=6)
+LONGEST_RETRY = timedelta(hours=1)
 # A claim older than this has outlived any send (SMTP timeouts are seconds): its worker died.
 STUCK_AFTER = timedelta(minutes=15)
 
@@ -79,21 +79,26 @@ def deliver_outbox(
     limit: int = 100,
     should_stop: Callable[[], bool] | None = None,
 ) -> DeliveryReport:
-    """Claim the due messages, send each once, and record what happened to it."""
-    max_attempts = int(config["MAIL_MAX_ATTEMPTS"])
+    """Claim the due messages, send each once, and record what happened to it.
+
+    A message that fails for now is tried again later, waiting 1, 2, 4 ... minutes (at most
+    an hour) between tries, until MAIL_GIVE_UP_AFTER_HOURS after it was queued.
+    """
+    give_up_after = timedelta(hours=float(config["MAIL_GIVE_UP_AFTER_HOURS"]))
     transport = _transport(config)  # a configuration error stops us before anything is claimed
     sent = failed = retried = 0
     with Session(db.engine, expire_on_commit=False) as session:
         pending = _claim_due(session, now_fn(), limit)
-        down: str | None = None
+        down: Down | None = None
         try:
             while pending:
                 if should_stop is not None and should_stop():
                     break
                 message = pending.pop(0)
-                outcome = _deliver_one(message, transport, config, down, now_fn, max_attempts)
+                outcome = _deliver_one(message, transport, config, down, now_fn, give_up_after)
                 if isinstance(outcome, TransportDown):
-                    down = str(outcome)
+                    # Look again when this message is due again; the rest of the pass waits too.
+                    down = Down(str(outcome), now_fn() + retry_delay(max(message.attempts, 1)))
                 if message.state is MailState.SENT:
                     sent += 1
                 elif message.state is MailState.FAILED:
@@ -145,30 +150,39 @@ def _claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessag
     return messages
 
 
+@dataclass(frozen=True)
+class Down:
+    """The mail server was unreachable during this pass: why, and when to look again."""
+
+    error: str
+    retry_at: datetime
+
+
 def _deliver_one(
     message: OutboxMessage,
     transport: SmtpTransport | FileTransport,
     config: Mapping[str, Any],
-    down: str | None,
+    down: Down | None,
     now_fn: Callable[[], datetime],
-    max_attempts: int,
+    give_up_after: timedelta,
 ) -> Exception | None:
     """Send one claimed message and set its new state; return the failure, if any."""
     if down is not None:
         # The server was unreachable a moment ago; a timeout per message would stall the pass.
-        _record_failure(message, down, now_fn(), max_attempts)
+        # This message was not tried, so it is not charged an attempt.
+        _defer_untried(message, down, now_fn(), give_up_after)
         return None
     if message.body is None:
-        _record_failure(message, "nothing to send: the body is gone", now_fn(), 1)
+        _record_failure(message, "nothing to send: the body is gone", now_fn(), None)
         return None
     try:
         email = build_email(message, config, now_fn())
         transport.send(email, f"{now_fn():%Y%m%dT%H%M%S}-{message.id}")
     except Rejected as error:
-        _record_failure(message, str(error), now_fn(), 1)
+        _record_failure(message, str(error), now_fn(), None)
         return error
     except (TransportDown, MessageFailed) as error:
-        _record_failure(message, str(error), now_fn(), max_attempts)
+        _record_failure(message, str(error), now_fn(), give_up_after)
         return error
     now = now_fn()
     message.state = MailState.SENT
@@ -178,21 +192,50 @@ def _deliver_one(
     return None
 
 
-def _record_failure(message: OutboxMessage, error: str, now: datetime, max_attempts: int) -> None:
+def _give_up_at(message: OutboxMessage, give_up_after: timedelta) -> datetime:
+    """The last moment to try the message: a failure from then on is final."""
+    return message.created_at + give_up_after
+
+
+def _record_failure(
+    message: OutboxMessage, error: str, now: datetime, give_up_after: timedelta | None
+) -> None:
+    """Count a failed try of this message; without give_up_after the failure is final."""
     message.attempts += 1
     message.last_error = error[:2000]
     message.claimed_at = None
-    if message.attempts >= max_attempts:
-        message.state = MailState.FAILED
-        message.body = None  # it will never be sent: keep no working link in the database
+    if give_up_after is None or now >= _give_up_at(message, give_up_after):
+        _give_up(message)
     else:
         message.state = MailState.QUEUED
-        message.next_attempt_at = now + retry_delay(message.attempts)
+        # The last try falls on the moment of giving up, not up to an hour after it.
+        message.next_attempt_at = min(
+            now + retry_delay(message.attempts), _give_up_at(message, give_up_after)
+        )
+
+
+def _defer_untried(
+    message: OutboxMessage, down: Down, now: datetime, give_up_after: timedelta
+) -> None:
+    """Hand back a message the pass skipped because the server was down; count no attempt."""
+    message.claimed_at = None
+    if now >= _give_up_at(message, give_up_after):
+        message.last_error = f"given up while the mail server was unreachable: {down.error}"[:2000]
+        _give_up(message)
+    else:
+        message.state = MailState.QUEUED
+        message.next_attempt_at = min(down.retry_at, _give_up_at(message, give_up_after))
+
+
+def _give_up(message: OutboxMessage) -> None:
+    message.state = MailState.FAILED
+    message.body = None  # it will never be sent: keep no working link in the database
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """Return the wait after the given number of failed attempts: 1, 2, 4 ... minutes."""
-    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+    """Return the wait after the given number of failed attempts: 1, 2, 4 ... minutes, up to 1 h."""
+    doublings = min(max(attempts - 1, 0), 16)  # 2**16 minutes is past the cap already
+    return min(FIRST_RETRY * 2**doublings, LONGEST_RETRY)
 
 
 def build_email(message: OutboxMessage, config: Mapping[str, Any], now: datetime) -> EmailMessage:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale, gettext
-from sqlalchemy import delete, exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import selectinload
 
 from surveyapp.config import LANGUAGES
@@ -62,17 +62,20 @@ def _queue(
             f"round {round_.number} is {round_.state.value}: open it before sending {kind}s"
         )
     base_url = base_url.rstrip("/")
+    lifetime = timedelta(days=float(current_app.config["TOKEN_LIFETIME_DAYS"]))
     messages = []
     for member in members:
-        if member.token is not None and not member.token.is_valid(now):
-            continue  # revoked (or expired): this member is out of the panel
-        token = _issue_token(member, now)
-        # The new token makes the link in any not-yet-sent mail dead: drop those mails.
+        if member.token is not None and member.token.revoked_at is not None:
+            continue  # revoked: this member is out of the panel (an expired link is renewed)
+        token = _issue_token(member, now, lifetime)
+        # The new token makes the link in any not-yet-sent mail dead: those mails never go.
+        # Their rows stay, marked superseded, so that the invitations still count.
         db.session.execute(
-            delete(OutboxMessage)
+            update(OutboxMessage)
             .where(OutboxMessage.member_id == member.id)
             .where(OutboxMessage.study_id == round_.study_id)
             .where(OutboxMessage.state == MailState.QUEUED)
+            .values(state=MailState.SUPERSEDED, body=None)
         )
         subject, body = render_message(kind, member, round_, f"{base_url}/q/{token}")
         message = OutboxMessage(
@@ -91,12 +94,12 @@ def _queue(
     return messages
 
 
-def _issue_token(member: PanelMember, now: datetime) -> str:
-    """Return a fresh raw token for the member; only its hash stays in the database."""
+def _issue_token(member: PanelMember, now: datetime, lifetime: timedelta) -> str:
+    """Return a fresh raw token for the member, valid for `lifetime`; only its hash is kept."""
     if member.token is not None:
-        return member.token.reissue(now)
+        return member.token.reissue(now, lifetime)
     token = InvitationToken()
-    raw = token.reissue(now)  # the hash is set before the row can be flushed
+    raw = token.reissue(now, lifetime)  # the hash is set before the row can be flushed
     member.token = token
     return raw
 

@@ -16,6 +16,9 @@ class MailState(enum.Enum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    # A newer mail to the same member replaced it before it went out: its link was dead.
+    # The row stays (without a body) so that who was invited remains countable.
+    SUPERSEDED = "superseded"
 
 
 class OutboxMessage(Base):

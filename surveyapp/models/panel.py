@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
@@ -61,11 +61,17 @@ class InvitationToken(Base):
 
     member: Mapped[PanelMember] = relationship(back_populates="token")
 
-    def reissue(self, now: datetime) -> str:
-        """Replace the stored hash with a new random token and return the raw token."""
+    def reissue(self, now: datetime, lifetime: timedelta | None = None) -> str:
+        """Replace the stored hash with a new random token and return the raw token.
+
+        With a lifetime the new link stops working that long from now; without one the
+        expiry stays as it was.
+        """
         token = secrets.token_urlsafe(TOKEN_BYTES)
         self.token_hash = hash_token(token)
         self.issued_at = now
+        if lifetime is not None:
+            self.expires_at = now + lifetime
         return token
 
     def revoke(self, now: datetime) -> None:
