@@ -214,10 +214,8 @@ def mail_status_command() -> None:
     if status.failed:
         click.echo("Failed (a new invitation or reminder sends a fresh link):")
         for message in status.failed:
-            click.echo(
-                f"  #{message.id} {message.kind} after {message.attempts} attempts: "
-                f"{message.last_error}"
-            )
+            tried = f"after {message.attempts} attempts" if message.attempts else "never reached"
+            click.echo(f"  #{message.id} {message.kind}, {tried}: {message.last_error}")
 
 
 @mail_group.command("requeue")

@@ -50,7 +50,7 @@ def _gather(study: Study) -> book.Anthology:
         select(Quote)
         .join(Theme, Quote.section_id == Theme.id)
         .where(Theme.study_id == study.id, Quote.included)
-        .order_by(Quote.group, Quote.position, Quote.id)
+        .order_by(Quote.group, Quote.position.is_(None), Quote.position, Quote.id)
     ).all()
     by_section: dict[int, dict[int, list[Quote]]] = defaultdict(lambda: defaultdict(list))
     for quote in quotes:
