@@ -34,6 +34,7 @@ from surveyapp.models import (
     Item,
     ItemKind,
     PanelMember,
+    Quote,
     Round,
     RoundState,
     Study,
@@ -111,6 +112,7 @@ class StudyData:
     likert_items: list[Item]
     members: list[PanelMember]
     open_answers: list[Answer]
+    quotes: list[Quote]
     build: AnthologyBuild
     files: list[Path] = field(default_factory=list)
 
@@ -126,6 +128,9 @@ class StudyData:
             "item_id": [i.id for i in self.items],
             "member_id": [m.id for m in self.members],
             "build_id": [self.build.id],
+            "quote_id": [q.id for q in self.quotes],
+            "section_id": [self.section.id],
+            "group": sorted({q.group for q in self.quotes}),
             "coordinator_id": [self.owner.id],
         }
 
@@ -163,7 +168,10 @@ def populate(owner: Coordinator, tag: str, reports: Path) -> StudyData:
         for n, member in enumerate(members, start=1)
     ]
     open_answers = [a for r in responses for a in r.answers if a.item_id == open_item.id]
-    make_quote(open_answers[0], section, text=f"{mark} quote")
+    quotes = [
+        make_quote(answer, section, text=f"{mark} quote {n}", position=n)
+        for n, answer in enumerate(open_answers[:2], start=1)
+    ]
 
     second = make_round(
         study,
@@ -198,6 +206,7 @@ def populate(owner: Coordinator, tag: str, reports: Path) -> StudyData:
         likert_items=[rated, second.items[0]],
         members=members,
         open_answers=open_answers,
+        quotes=quotes,
         build=build,
         files=[pdf, html],
     )
@@ -245,6 +254,7 @@ def form_for(endpoint: str, data: StudyData, sections_of: StudyData, email: str)
         },
         "studies.create_round": {"title": "HIJACKED"},
         "studies.add_item": {"kind": "open", "text": "HIJACKED", "section": 0, "scale_points": 5},
+        "coding.move_quote": {"direction": "down"},
         "coding.save_quote": {
             "answer_id": data.open_answers[1].id,
             "section": section,
