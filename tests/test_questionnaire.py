@@ -831,3 +831,23 @@ def test_seven_point_scale_takes_seven_and_refuses_eight(client, app):
     assert stored() == ([], [])
     assert autosave(client, round_, {f"i{item.id}": "7"}).status_code == 200
     assert the_response(member, round_).answers[0].value == 7
+
+
+def test_a_rationale_that_fits_the_box_is_saved_whatever_its_line_breaks(client, expert):
+    # 2,500 lines of one letter: 4,999 characters as the box counts them, but 7,498 as a
+    # browser posts them (CR LF); the limit is 5,000.
+    rationale = "\r\n".join(["x"] * 2_500)
+    enter(client, expert["token"])
+    client.get("/q/")
+    reply = post_form(
+        client,
+        expert["round"],
+        full_answers(expert, **{f"i{expert['rate'].id}_rationale": rationale}),
+    )
+    assert reply.status_code == 302, reply.get_data(as_text=True)[-2000:]
+    answer = next(
+        a
+        for a in the_response(expert["member"], expert["round"]).answers
+        if a.item_id == expert["rate"].id
+    )
+    assert answer.rationale == "\n".join(["x"] * 2_500)

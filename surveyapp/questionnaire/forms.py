@@ -73,6 +73,12 @@ class QuestionnaireForm(FlaskForm):
         return unrated
 
 
+def one_newline(text: str | None) -> str | None:
+    """Store line breaks as one character: a posted form sends CR LF, which a browser's
+    maxlength counted as one, so a text that fit in the box fits the limit too."""
+    return text.replace("\r\n", "\n") if text else text
+
+
 def questionnaire_form(
     items: Sequence[Item], *, formdata: Any = None, data: Mapping[str, Any] | None = None
 ) -> QuestionnaireForm:
@@ -92,6 +98,7 @@ def questionnaire_form(
             if item.ask_rationale:
                 fields[f"i{item.id}_rationale"] = TextAreaField(
                     _l("Explain your rating of statement %(number)d (optional)", number=number),
+                    filters=[one_newline],
                     validators=[
                         Length(max=MAX_RATIONALE, message=_l("Keep this under %(max)d characters."))
                     ],
@@ -99,6 +106,7 @@ def questionnaire_form(
         else:
             fields[f"i{item.id}_text"] = TextAreaField(
                 item.text,
+                filters=[one_newline],
                 validators=[
                     Length(max=MAX_TEXT, message=_l("Keep this under %(max)d characters."))
                 ],

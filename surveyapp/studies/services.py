@@ -36,6 +36,7 @@ from surveyapp.models import (
     Theme,
     hash_token,
 )
+from surveyapp.models.panel import TOKEN_BYTES
 from surveyapp.stats import parse_rule
 
 
@@ -353,7 +354,7 @@ def send_reminders(actor: Coordinator, round_: Round, base_url: str, now: dateti
 def revoke_member(actor: Coordinator, member: PanelMember, now: datetime) -> None:
     """End a member's access for good: the link stops working and no more mail goes out."""
     if member.token is None:
-        member.token = InvitationToken(token_hash=hash_token(secrets.token_urlsafe(24)))
+        member.token = InvitationToken(token_hash=hash_token(secrets.token_urlsafe(TOKEN_BYTES)))
     member.token.revoke(now)
     record_action(actor, "panel.revoke", member.study, member=member.id)
 

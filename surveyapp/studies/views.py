@@ -146,7 +146,9 @@ def logo(study_id: int):
 @login_required
 def show(study_id: int):
     study = get_study(study_id)
-    progress = {r.id: studies.round_progress(r) for r in study.rounds if r.state.value != "draft"}
+    progress = {
+        r.id: studies.round_progress(r) for r in study.rounds if r.state is not RoundState.DRAFT
+    }
     return render_template(
         "studies/show.html",
         study=study,
