@@ -410,3 +410,28 @@ def test_a_logo_goes_on_the_cover_and_a_broken_image_is_refused(client, app):
     _post(client, f"/studies/{study.id}/logo/remove")
     db.session.expire_all()
     assert study.logo is None
+
+
+def test_every_coordinator_page_has_a_plain_title(client, app):
+    import re
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator, title="Trends")
+    make_round(study)
+    login(client, coordinator)
+    for url in (
+        "/",
+        "/studies/new",
+        f"/studies/{study.id}",
+        f"/studies/{study.id}/edit",
+        f"/studies/{study.id}/panel",
+        f"/studies/{study.id}/rules",
+        f"/studies/{study.id}/rounds/1",
+        f"/studies/{study.id}/coding/",
+        f"/studies/{study.id}/results/",
+        f"/studies/{study.id}/anthology/",
+    ):
+        page = client.get(url + "?lang=en").get_data(as_text=True)
+        title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
+        assert "<" not in title, (url, title)
+        assert title.strip().endswith("· surveyapp"), (url, title)
