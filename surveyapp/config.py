@@ -34,6 +34,7 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = None  # None: secure when BASE_URL is https
 SESSION_COOKIE_SAMESITE = "Lax"
 WTF_CSRF_TIME_LIMIT = None  # an expert may keep a questionnaire open for hours
 

@@ -51,3 +51,10 @@ def test_a_setting_of_the_wrong_kind_is_named(monkeypatch):
     monkeypatch.setenv("SURVEYAPP_SMTP_PORT", "twenty-five")
     with pytest.raises(ValueError, match="SURVEYAPP_SMTP_PORT must be a int"):
         create_app({"TESTING": True})
+
+
+def test_the_session_cookie_is_secure_behind_https(monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_BASE_URL", "https://delphi.example.nl")
+    assert create_app({"TESTING": True}).config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("SURVEYAPP_BASE_URL", "http://127.0.0.1:5000")
+    assert create_app({"TESTING": True}).config["SESSION_COOKIE_SECURE"] is False

@@ -435,3 +435,38 @@ def test_every_coordinator_page_has_a_plain_title(client, app):
         title = re.search(r"<title>(.*?)</title>", page, re.S).group(1)
         assert "<" not in title, (url, title)
         assert title.strip().endswith("· surveyapp"), (url, title)
+
+
+def test_a_logo_of_too_many_pixels_is_refused_before_it_is_decoded(app):
+    import io as _io
+
+    import pytest
+    from PIL import Image
+
+    from surveyapp.studies.services import StudyError, set_logo
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    buffer = _io.BytesIO()
+    Image.new("1", (6000, 6000)).save(buffer, format="PNG")  # tiny file, 36 megapixels
+    with pytest.raises(StudyError, match="too large"):
+        set_logo(coordinator, study, buffer.getvalue())
+    assert study.logo is None
+
+
+def test_a_round_past_its_closing_time_cannot_be_opened(client, app):
+    from datetime import timedelta
+
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    make_member(study)
+    round_ = make_round(study, items=[likert("A")])
+    round_.closes_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    login(client, coordinator)
+    response = _post(client, f"/studies/{study.id}/rounds/1/open")
+    page = client.get(response.location + "?lang=en").get_data(as_text=True)
+    assert "closing time has passed" in page
+    db.session.expire_all()
+    assert round_.state is RoundState.DRAFT
+    assert _count(OutboxMessage) == 0

@@ -194,7 +194,7 @@ def test_round_states_are_translated_on_the_coordinators_pages(client, app):
 
 
 def test_the_questionnaire_of_a_dutch_member_is_dutch(client, app):
-    study = make_study(min_group_size=3)  # the panel of three is shown
+    study = make_study(min_group_size=2)  # the panel of two ratings is shown
     member = make_member(study, language="nl")
     other = make_member(study, language="nl")
     silent = make_member(study, language="nl")

@@ -14,6 +14,7 @@ from surveyapp.anthology.typefaces import first_missing
 LANGUAGES = ("nl", "en")
 ORDERS = ("alphabetical", "given")
 CONSENSUS_CLASSES = ("in", "out", "none")
+MAX_LOGO_PIXELS = 25_000_000  # a cover logo needs far fewer; more only costs memory
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif"}
 
 # Line and paragraph separators and surrogates are as unprintable as C0/C1 controls.
@@ -113,9 +114,19 @@ def check_logo(data: object, place: str) -> bytes:
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format = image.format
-            image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            width, height = image.size
+            if width * height <= MAX_LOGO_PIXELS:  # checked before decoding a pixel
+                image.load()
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ) as error:
         raise AnthologyError(place, f"broken image ({error})") from None
+    if width * height > MAX_LOGO_PIXELS:
+        raise AnthologyError(place, f"image too large ({width} × {height} pixels)")
     if image_format not in LOGO_FORMATS:
         raise AnthologyError(place, f"image must be PNG, JPEG or GIF, not {image_format}")
     return data

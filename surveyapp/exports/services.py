@@ -42,7 +42,7 @@ from surveyapp.models import (
 )
 from surveyapp.questionnaire.services import item_labels
 from surveyapp.stats import shown_groups
-from surveyapp.stats.frames import lineage_roots, rating_frame
+from surveyapp.stats.frames import lineage_roots, rating_frame, study_settings
 
 RATINGS_COLUMNS = ("expert", "item", "round", "value")  # the input of `surveyapp stats`
 OPEN_ANSWER_COLUMNS = ("item", "round", "section", "text")
@@ -168,7 +168,11 @@ def open_answers_table(study: Study, *, quotes_only: bool = False) -> pd.DataFra
     )
     rows: list[tuple[str, int, str, str]] = []
     if quotes_only:
-        query = submitted.add_columns(Quote).join(Quote, Quote.answer_id == Answer.id)
+        query = (
+            submitted.add_columns(Quote)
+            .join(Quote, Quote.answer_id == Answer.id)
+            .where(Quote.included)  # a quote left out may be left out because it identifies
+        )
         for _answer, item, round_, quote in db.session.execute(query):
             rows.append((codes[item.id], round_.number, quote.section.label, quote.text))
     else:
@@ -212,7 +216,7 @@ def codebook(study: Study) -> Codebook:
         rounds.setdefault(codes[item.id], []).append(item.round.number)
     with force_locale(study.language):
         rows = tuple(
-            _codebook_row(code, latest[code], tuple(rounds[code]), study.agree_points)
+            _codebook_row(code, latest[code], tuple(rounds[code]), study)
             for code in dict.fromkeys(codes.values())  # statements first, in asking order
         )
     settings = (
@@ -231,8 +235,9 @@ def codebook(study: Study) -> Codebook:
     return Codebook(rows, settings)
 
 
-def _codebook_row(code: str, item: Item, rounds: tuple[int, ...], points: int) -> CodebookRow:
+def _codebook_row(code: str, item: Item, rounds: tuple[int, ...], study: Study) -> CodebookRow:
     k = item.scale_points if item.is_rating else None
+    settings = study_settings(study, k) if k else None  # the bands the figures were made with
     return CodebookRow(
         code=code,
         kind="statement" if item.is_rating else "open",
@@ -241,8 +246,8 @@ def _codebook_row(code: str, item: Item, rounds: tuple[int, ...], points: int) -
         section=item.section.label if item.section else "",
         scale_points=k,
         scale_labels=item_labels(item),
-        agree_band=(k - points + 1, k) if k else None,
-        disagree_band=(1, points) if k else None,
+        agree_band=settings.agree if settings else None,
+        disagree_band=settings.disagree if settings else None,
     )
 
 

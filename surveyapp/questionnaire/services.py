@@ -355,7 +355,8 @@ def summarise_item(
     own_label = None
     if own is not None and own.value is not None:
         own_label = labels[own.value - 1]
-    if len(values) < study.min_group_size:
+    if sum(value is not None for value in values) < study.min_group_size:
+        # "No opinion" answers do not hide anyone: count the ratings a reader could unpick.
         return Feedback(
             round_number=previous.round.number,
             points=(),
@@ -439,6 +440,10 @@ def save_answers(
         if apply_answer(answer, given):
             answer.updated_at = now
             changed = True
+        elif submit:
+            # Submitted as it stands: a slower autosave that began earlier must not undo it,
+            # even when this value equals what was stored before that autosave.
+            answer.updated_at = max(answer.updated_at, now)
     if changed:
         response.updated_at = now
     if submit:

@@ -144,6 +144,7 @@ def prepare_next_round(
     The next round is the draft that follows (statements made while coding may have started
     it already), or a new one. Statements carried before are not carried twice.
     """
+    db.session.get(Study, study.id, with_for_update=True)  # one carry-forward at a time
     closed = [r for r in study.rounds if r.state is RoundState.CLOSED]
     if not closed:
         raise StudyError(_l("close a round first"))

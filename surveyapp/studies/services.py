@@ -297,6 +297,8 @@ def open_round(actor: Coordinator, round_: Round, base_url: str, now: datetime) 
     """Open the round, fix the study's rules, and queue one invitation per member."""
     if not round_.study.members:
         raise StudyError(_l("add panel members before opening a round"))
+    if round_.closes_at is not None and round_.closes_at <= now:
+        raise StudyError(_l("its closing time has passed; set a later one first"))
     round_.open(now)
     round_.study.fix_rules(now)
     messages = queue_round_invitations(round_, base_url, now)
@@ -344,7 +346,9 @@ def close_round(actor: Coordinator, round_: Round, now: datetime) -> None:
 
 def send_reminders(actor: Coordinator, round_: Round, base_url: str, now: datetime) -> int:
     """Queue a reminder, with a fresh link, to each member who has not submitted yet."""
-    if round_.state is not RoundState.OPEN:
+    if round_.state is not RoundState.OPEN or (
+        round_.closes_at is not None and round_.closes_at <= now
+    ):
         raise StudyError(_l("reminders go out only while the round is open"))
     messages = queue_reminders(round_, base_url, now)
     record_action(actor, "round.remind", round_.study, round=round_.number, sent=len(messages))
