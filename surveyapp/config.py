@@ -42,8 +42,9 @@ WTF_CSRF_TIME_LIMIT = None  # an expert may keep a questionnaire open for hours
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read SURVEYAPP_* variables, typed like the default of the same name.
 
-    A setting whose default is a number or a boolean is parsed as JSON (`587`, `true`);
-    every other value stays the text it is, so a numeric password stays a password.
+    A setting whose default is a number or a boolean is parsed as JSON (`587`, `true`), and
+    so is one whose default is None (an optional number or switch) when it parses; every
+    other value stays the text it is, so a numeric password stays a password.
     """
     settings: dict[str, Any] = {}
     for name, raw in environ.items():
@@ -51,7 +52,13 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         key = name.removeprefix("SURVEYAPP_")
         default = globals().get(key)
-        if isinstance(default, (bool, int, float)):
+        if default is None and key in globals():  # an optional number or switch: JSON if it parses
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                value = raw
+            settings[key] = value if isinstance(value, (bool, int, float)) else raw
+        elif isinstance(default, (bool, int, float)):
             try:
                 value = json.loads(raw)
             except ValueError as error:

@@ -58,3 +58,12 @@ def test_the_session_cookie_is_secure_behind_https(monkeypatch):
     assert create_app({"TESTING": True}).config["SESSION_COOKIE_SECURE"] is True
     monkeypatch.setenv("SURVEYAPP_BASE_URL", "http://127.0.0.1:5000")
     assert create_app({"TESTING": True}).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_an_optional_switch_reads_as_a_boolean(monkeypatch):
+    monkeypatch.setenv("SURVEYAPP_BASE_URL", "https://delphi.example.nl")
+    monkeypatch.setenv("SURVEYAPP_SESSION_COOKIE_SECURE", "false")  # e.g. TLS ends elsewhere
+    monkeypatch.setenv("SURVEYAPP_WTF_CSRF_TIME_LIMIT", "3600")
+    app = create_app({"TESTING": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    assert app.config["WTF_CSRF_TIME_LIMIT"] == 3600
