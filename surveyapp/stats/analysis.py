@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -387,7 +388,7 @@ def _groups(
     settings: Settings,
     bands: bool,
 ) -> tuple[GroupResult, ...]:
-    """Per-group item figures for groups with at least ``min_group_size`` members."""
+    """Per-group item figures for the groups that may be named (see shown_groups)."""
     if "group" not in frame.columns:
         return ()
     code, labels = pd.factorize(frame["group"], sort=True)  # no group: code -1
@@ -399,7 +400,10 @@ def _groups(
         raise ValueError(f"expert {frame['expert'].iloc[row]!r} appears in more than one group")
     members = np.bincount(group_of_expert[group_of_expert >= 0], minlength=len(labels))
     labels = labels.tolist()
-    shown = np.flatnonzero(members >= settings.min_group_size)
+    sizes = {index: int(size) for index, size in enumerate(members)}
+    shown = np.array(
+        sorted(named_groups(sizes, answers.expert_count, settings.min_group_size)), dtype=int
+    )
     if len(shown) == 0:
         return ()
     dense = np.full(len(labels) + 1, -1)
@@ -447,6 +451,9 @@ def _groups(
     return tuple(results)
 
 
+Group = TypeVar("Group", str, int)
+
+
 def shown_groups(group_of_expert: Mapping[str, str | None], min_size: int) -> set[str]:
     """Return the groups that may be named: each shared by at least min_size experts.
 
@@ -458,8 +465,13 @@ def shown_groups(group_of_expert: Mapping[str, str | None], min_size: int) -> se
     for group in group_of_expert.values():
         if group is not None:
             sizes[group] = sizes.get(group, 0) + 1
+    return named_groups(sizes, len(group_of_expert), min_size)
+
+
+def named_groups(sizes: Mapping[Group, int], experts: int, min_size: int) -> set[Group]:
+    """Return the groups, of these sizes among so many experts, that may be named."""
     shown = {group for group, size in sizes.items() if size >= min_size}
-    unnamed = len(group_of_expert) - sum(sizes[group] for group in shown)
+    unnamed = experts - sum(sizes[group] for group in shown)
     while shown and 0 < unnamed < min_size:
         smallest = min(shown, key=lambda group: (sizes[group], group))
         shown.remove(smallest)
