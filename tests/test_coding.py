@@ -18,7 +18,10 @@ from tests.builders import (
 )
 
 
-def _closed_round_with_answers():
+def _closed_round_with_answers(
+    texts=("Veel beleid, weinig uitvoering.", "Te weinig capaciteit bij de politie."),
+):
+    """A closed round with one open question in section 1.3 and an answer per text."""
     coordinator = make_coordinator()
     study = make_study(coordinator)
     section = make_section(study, "1.3", "Beleid vs. uitvoering")
@@ -29,8 +32,7 @@ def _closed_round_with_answers():
     )
     question = round_.items[0]
     answers = [
-        make_response(make_member(study), round_, {question: text}).answers[0]
-        for text in ("Veel beleid, weinig uitvoering.", "Te weinig capaciteit bij de politie.")
+        make_response(make_member(study), round_, {question: text}).answers[0] for text in texts
     ]
     return coordinator, study, section, question, answers
 
@@ -159,18 +161,7 @@ def test_the_coding_index_lists_open_questions_with_their_answer_counts(client, 
 
 def _quoted_answers(client, texts):
     """A closed round whose answers are all quotes in one section: one group, as coded."""
-    coordinator = make_coordinator()
-    study = make_study(coordinator)
-    section = make_section(study, "1.3", "Beleid vs. uitvoering")
-    round_ = make_round(
-        study,
-        items=[{"kind": ItemKind.OPEN, "text": "Welke knelpunten?", "section": section}],
-        state=RoundState.CLOSED,
-    )
-    question = round_.items[0]
-    answers = [
-        make_response(make_member(study), round_, {question: text}).answers[0] for text in texts
-    ]
+    coordinator, study, section, question, answers = _closed_round_with_answers(texts)
     login(client, coordinator)
     for answer in answers:
         _quote(client, study, question, answer, section)
