@@ -28,6 +28,7 @@ from surveyapp.questionnaire.services import AnswerInput, Rating
 from tests.builders import (
     csrf_token,
     likert,
+    make_group,
     make_member,
     make_response,
     make_round,
@@ -795,13 +796,106 @@ def test_a_panel_of_enough_ratings_is_shown(client, app):
     assert "Ratings of the panel (3 experts)" in html
 
 
-def test_feedback_page_query_count_does_not_grow_with_items(app, client):
+def grouped_panel(
+    groups: dict[str, tuple[int | None, ...]], *, by_group: bool = True, own: str | None = None
+) -> str:
+    """Round 1 closed with each group's answers (smallest group shown 5); round 2 open.
+
+    The member is the first expert of the group `own` (or of the first group).
+    """
+    study = make_study(min_group_size=5, feedback_by_group=by_group)
+    first = make_round(study, items=[likert("Shelters are full.")], state=RoundState.CLOSED)
+    statement = first.items[0]
+    member = None
+    for name, values in groups.items():
+        group = make_group(study, name)
+        for value in values:
+            expert_ = make_member(study, group=group, language="en")
+            response = make_response(expert_, first, {statement: value})
+            response.answers[0].rationale = f"Reason for {value}"
+            if member is None and name == (own or next(iter(groups))):
+                member = expert_
+    db.session.commit()
+    make_round(
+        study,
+        items=[likert("Shelters are full.", previous_item_id=statement.id)],
+        state=RoundState.OPEN,
+    )
+    assert member is not None
+    return issue_link(member)
+
+
+GROUP_ROW = (
+    r'<th scope="row"><span lang="nl">{name}</span>(?P<own> <strong>\(your group\)</strong>)?</th>'
+    r'\s*<td class="num">(?P<n>\d+)</td>\s*<td class="num">(?P<median>[^<]+)</td>'
+    r"\s*<td>(?P<range>[^<]+)</td>"
+)
+
+
+def group_row(html: str, name: str) -> dict[str, str | None] | None:
+    match = re.search(GROUP_ROW.format(name=name), html)
+    return match.groupdict() if match else None
+
+
+def test_feedback_by_group_shows_each_groups_median(client, app):
+    enter(client, grouped_panel({"gemeente": (4, 4, 5, 4, 3), "politie": (1, 2, 2, None, 2, 3)}))
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Ratings per panel group" in html
+    assert group_row(html, "gemeente") == {
+        "own": " <strong>(your group)</strong>",
+        "n": "5",
+        "median": "4",
+        "range": "from 4 to 4 (interquartile range 0)",
+    }
+    assert group_row(html, "politie") == {
+        "own": None,
+        "n": "5",  # ratings; the "no opinion" counts towards the group's size only
+        "median": "2",
+        "range": "from 2 to 2 (interquartile range 0)",
+    }
+    # Rationales stay one list without authors or groups.
+    assert "Explanations of other experts (10)" in html
+    assert html.count("<details") == 1
+
+
+def test_feedback_by_group_shows_no_group_a_reader_could_work_out(client, app):
+    # With one group of 5 named, the other 2 would be the panel minus that group.
+    enter(client, grouped_panel({"gemeente": (4, 4, 5, 4, 3), "politie": (1, 2)}))
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Ratings of the panel (7 experts)" in html
+    assert "Ratings per panel group" not in html
+    assert "gemeente" not in html
+    assert "politie" not in html
+
+
+def test_feedback_by_group_names_the_own_group_only_if_it_is_shown(client, app):
+    panel = {"gemeente": (4,) * 5, "politie": (2,) * 5, "rechtspraak": (3, 3), "zorg": (1,) * 3}
+    enter(client, grouped_panel(panel, own="rechtspraak"))
+    html = client.get("/q/").get_data(as_text=True)
+    assert group_row(html, "gemeente")["own"] is None  # type: ignore[index]
+    assert group_row(html, "politie")["own"] is None  # type: ignore[index]
+    assert "your group" not in html
+    assert "rechtspraak" not in html
+    assert "zorg" not in html
+
+
+def test_feedback_is_not_split_by_group_when_the_study_does_not_ask(client, app):
+    enter(client, grouped_panel({"gemeente": (4,) * 5, "politie": (2,) * 5}, by_group=False))
+    html = client.get("/q/").get_data(as_text=True)
+    assert "Ratings of the panel (10 experts)" in html
+    assert "Ratings per panel group" not in html
+    assert "gemeente" not in html
+
+
+@pytest.mark.parametrize("by_group", [False, True])
+def test_feedback_page_query_count_does_not_grow_with_items(app, client, by_group):
     counts = []
     for size in (5, 50):
-        study = make_study()
+        study = make_study(feedback_by_group=by_group)
         section = make_section(study, "1.1", "Trends")
-        member = make_member(study, language="en")
-        panel = [member, *(make_member(study) for _ in range(4))]
+        group = make_group(study, "gemeente") if by_group else None
+        member = make_member(study, language="en", group=group)
+        panel = [member, *(make_member(study, group=group) for _ in range(4))]
         first = make_round(
             study,
             items=[likert(f"Statement {n}", section_id=section.id) for n in range(size)],
@@ -828,7 +922,9 @@ def test_feedback_page_query_count_does_not_grow_with_items(app, client):
 
         statements, page = queries_of(lambda: client.get("/q/"))
         assert page.status_code == 200
-        assert page.get_data(as_text=True).count('class="feedback"') == size
+        html = page.get_data(as_text=True)
+        assert html.count('class="feedback"') == size
+        assert html.count("Ratings per panel group") == (size if by_group else 0)
         counts.append(len(statements))
     assert counts[0] == counts[1], counts
     assert counts[1] < 15, counts

@@ -13,7 +13,15 @@ from sqlalchemy import select
 
 from surveyapp.extensions import db
 from surveyapp.models import Response, ResponseState, RoundState
-from tests.builders import likert, make_member, make_response, make_round, make_section, make_study
+from tests.builders import (
+    likert,
+    make_group,
+    make_member,
+    make_response,
+    make_round,
+    make_section,
+    make_study,
+)
 from tests.conftest import release_database
 from tests.test_questionnaire import issue_link
 
@@ -108,10 +116,11 @@ def test_expert_answers_by_keyboard_autosaves_submits_and_finds_answers_kept(
 
 
 def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, page: Page) -> None:
-    study = make_study(title="Trends en knelpunten", min_group_size=3)
+    study = make_study(title="Trends en knelpunten", min_group_size=3, feedback_by_group=True)
     section = make_section(study, "1.3", "Beleid vs. uitvoering")
-    member = make_member(study, language="nl")
-    others = [make_member(study) for _ in range(5)]
+    gemeente, politie = make_group(study, "gemeente"), make_group(study, "politie")
+    member = make_member(study, language="nl", group=gemeente)
+    others = [make_member(study, group=gemeente if n < 2 else politie) for n in range(5)]
     first = make_round(
         study,
         items=[likert("Beleid en uitvoering lopen uiteen.", section_id=section.id)],
@@ -141,6 +150,7 @@ def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, 
 
     page.goto(f"{live_server}/q/{token}")
     expect(page.locator(".feedback")).to_have_count(1)
+    expect(page.locator(".feedback table.groups tbody tr")).to_have_count(2)
     assert page.get_attribute("html", "lang") == "nl"
     page.locator(".feedback summary").click()
     no_violations(page)

@@ -144,6 +144,27 @@ def test_rules_can_change_before_round_one_and_not_after(client, app):
     assert study.rule_fixed_at is not None
 
 
+def test_feedback_by_group_is_set_apart_from_the_rules_also_after_round_one(client, app):
+    coordinator = make_coordinator()
+    study = make_study(coordinator)
+    login(client, coordinator)
+    make_round(study, state=RoundState.OPEN)
+    page = client.get(f"/studies/{study.id}/rules?lang=en").get_data(as_text=True)
+    assert "Also show the feedback per panel group" in page
+    assert 'name="feedback_by_group"' in page
+    assert "checked" not in page
+
+    url = f"/studies/{study.id}/feedback"
+    assert _post(client, url, feedback_by_group="y").status_code == 302
+    db.session.expire_all()
+    assert study.feedback_by_group is True
+    assert "checked" in client.get(f"/studies/{study.id}/rules").get_data(as_text=True)
+
+    assert _post(client, url).status_code == 302
+    db.session.expire_all()
+    assert study.feedback_by_group is False
+
+
 def test_build_a_round_open_it_and_close_it(client, app):
     coordinator = make_coordinator()
     study = make_study(coordinator)

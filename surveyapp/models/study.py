@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, LargeBinary, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveyapp.models.base import Base, utcnow
@@ -50,6 +59,8 @@ class Study(Base):
     round_cap: Mapped[int] = mapped_column(default=3)
     min_group_size: Mapped[int] = mapped_column(default=5)
     rule_fixed_at: Mapped[datetime | None]
+    # Not a consensus rule: how feedback looks may change between rounds (see set_rules).
+    feedback_by_group: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     themes: Mapped[list[Theme]] = relationship(
         back_populates="study", cascade="all, delete-orphan", order_by="Theme.position"
@@ -79,7 +90,10 @@ class Study(Base):
             self.rule_fixed_at = now
 
     def set_rules(self, **rules: object) -> None:
-        """Change consensus or stop rules; refused once they are fixed."""
+        """Change consensus or stop rules; refused once they are fixed.
+
+        feedback_by_group is no rule and is set on its own, also after round 1 opened.
+        """
         if self.rules_fixed:
             raise RuleFixedError("the consensus rules were fixed when round 1 opened")
         for name, value in rules.items():

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from surveyapp.models import (
     Answer,
     InvitationToken,
     Item,
+    PanelGroup,
     PanelMember,
     Response,
     ResponseState,
@@ -28,7 +30,7 @@ from surveyapp.models import (
     Study,
     hash_token,
 )
-from surveyapp.stats import describe_item
+from surveyapp.stats import Settings, describe_item, shown_groups
 from surveyapp.stats.frames import study_settings
 
 # A raw token is 32 urlsafe characters; anything far longer is not worth hashing.
@@ -101,6 +103,19 @@ class ScalePoint:
 
 
 @dataclass(frozen=True)
+class GroupFeedback:
+    """One panel group's ratings of an item, shown only where shown_groups allows it."""
+
+    name: str
+    n: int
+    median: float | None
+    q1: float | None
+    q3: float | None
+    iqr: float | None
+    own: bool  # the expert's own group
+
+
+@dataclass(frozen=True)
 class Feedback:
     """The panel's answers to an item's predecessor in the previous round."""
 
@@ -118,6 +133,8 @@ class Feedback:
     # Fewer experts answered than the study's smallest group shown: the panel's result and
     # rationales are left out (all figures empty), so that no colleague's answer shows.
     too_few: bool = False
+    # Per panel group, when the study shows feedback by group and the anonymity rule allows.
+    groups: tuple[GroupFeedback, ...] = ()
 
     def label_of(self, value: float | None) -> str | None:
         """Return the scale label of a whole-number figure such as the median."""
@@ -298,7 +315,8 @@ def previous_feedback(
 ) -> dict[int, Feedback]:
     """Return, per rating item, the submitted answers to its predecessor, summarised.
 
-    Two queries whatever the number of items: the predecessors, then all their answers.
+    Two queries whatever the number of items: the predecessors, then all their answers
+    with each author's panel group.
     """
     lineage = {
         item.previous_item_id: item.id for item in items if item.is_rating and item.previous_item_id
@@ -315,37 +333,53 @@ def previous_feedback(
             Answer.value,
             Answer.no_opinion,
             Answer.rationale,
+            PanelGroup.id,
+            PanelGroup.name,
         )
         .join(Answer.response)
+        .join(Response.member)
+        .outerjoin(PanelMember.group)
         .where(Answer.item_id.in_(lineage), Response.state == ResponseState.SUBMITTED)
     ).all()
-    by_item: dict[int, list[tuple[int, int | None, bool, str | None]]] = defaultdict(list)
-    for item_id, member_id, value, no_opinion, rationale in rows:
-        by_item[item_id].append((member_id, value, no_opinion, rationale))
+    by_item: dict[int, list[AnswerRow]] = defaultdict(list)
+    for item_id, member_id, value, no_opinion, rationale, group_id, group in rows:
+        by_item[item_id].append(AnswerRow(member_id, value, no_opinion, rationale, group_id, group))
 
     feedback = {}
     for previous in previous_items:
         if not previous.is_rating:
             continue
         feedback[lineage[previous.id]] = summarise_item(
-            previous, study, member.id, by_item.get(previous.id, [])
+            previous, study, member, by_item.get(previous.id, [])
         )
     return feedback
+
+
+class AnswerRow(NamedTuple):
+    """One submitted answer to a previous round's item, with its author's panel group."""
+
+    member_id: int
+    value: int | None
+    no_opinion: bool
+    rationale: str | None
+    group_id: int | None
+    group: str | None
 
 
 def summarise_item(
     previous: Item,
     study: Study,
-    member_id: int,
-    answers: Sequence[tuple[int, int | None, bool, str | None]],
+    member: PanelMember,
+    answers: Sequence[AnswerRow],
 ) -> Feedback:
-    """Summarise one item's answers (member, value, no opinion, rationale) for its feedback."""
+    """Summarise one item's answers for the member's feedback."""
+    member_id = member.id
     points = previous.scale_points or 5
     labels = scale_labels(points, previous.scale_labels)
     values: list[float | None] = []
     own: Rating | None = None
     rationales: list[str] = []
-    for author, value, no_opinion, rationale in answers:
+    for author, value, no_opinion, rationale, _group_id, _group in answers:
         if value is not None or no_opinion:
             values.append(None if no_opinion else value)
             if author == member_id:
@@ -371,7 +405,8 @@ def summarise_item(
             rationales=(),
             too_few=True,
         )
-    stats = describe_item(values, study_settings(study, points))
+    settings = study_settings(study, points)
+    stats = describe_item(values, settings)
     scale = tuple(
         ScalePoint(
             value=value,
@@ -397,7 +432,36 @@ def summarise_item(
         own_label=own_label,
         # Sorted, so that neither the order of submission nor of ids hints at an author.
         rationales=tuple(sorted(rationales, key=str.casefold)),
+        groups=summarise_groups(answers, member, settings) if study.feedback_by_group else (),
     )
+
+
+def summarise_groups(
+    answers: Sequence[AnswerRow], member: PanelMember, settings: Settings
+) -> tuple[GroupFeedback, ...]:
+    """Return the figures of each panel group that the anonymity rule lets the page name.
+
+    Every expert who answered, with a rating or "no opinion", counts towards shown_groups,
+    as on the results page; rationales are never split by group.
+    """
+    answered = [a for a in answers if a.value is not None or a.no_opinion]
+    shown = shown_groups({str(a.member_id): a.group for a in answered}, settings.min_group_size)
+    groups = []
+    for name in sorted(shown, key=str.casefold):
+        part = [a for a in answered if a.group == name]
+        stats = describe_item([None if a.no_opinion else a.value for a in part], settings)
+        groups.append(
+            GroupFeedback(
+                name=name,
+                n=stats.n,
+                median=stats.median,
+                q1=stats.q1,
+                q3=stats.q3,
+                iqr=stats.iqr,
+                own=member.group_id is not None and part[0].group_id == member.group_id,
+            )
+        )
+    return tuple(groups)
 
 
 def save_answers(

@@ -96,6 +96,12 @@ class RulesForm(FlaskForm):
             raise ValidationError(str(error)) from error
 
 
+class FeedbackForm(FlaskForm):
+    """How the panel's feedback looks: no consensus rule, so it may change between rounds."""
+
+    feedback_by_group = BooleanField(_l("Also show the feedback per panel group"))
+
+
 class RoundForm(FlaskForm):
     title = StringField(_l("Title of the round"), validators=[Optional(), Length(max=200)])
     introduction = TextAreaField(

@@ -237,6 +237,13 @@ def set_rules(actor: Coordinator, study: Study, **rules: object) -> None:
     record_action(actor, "rules.set", study, **{k: str(v) for k, v in rules.items()})
 
 
+def set_feedback_by_group(actor: Coordinator, study: Study, on: bool) -> None:
+    """Show the feedback per panel group or not; no rule, so also after round 1 opened."""
+    if study.feedback_by_group != on:
+        study.feedback_by_group = on
+        record_action(actor, "feedback.by_group", study, on=str(on))
+
+
 def create_round(
     actor: Coordinator, study: Study, title: str = "", introduction: str = ""
 ) -> Round:

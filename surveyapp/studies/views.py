@@ -24,6 +24,7 @@ from surveyapp.studies import bp
 from surveyapp.studies import services as studies
 from surveyapp.studies.forms import (
     CloseTimeForm,
+    FeedbackForm,
     ItemForm,
     LogoForm,
     PanelForm,
@@ -296,7 +297,25 @@ def rules(study_id: int):
         db.session.commit()
         flash(_("Consensus and stop rules saved."), "success")
         return redirect(url_for("studies.show", study_id=study.id))
-    return render_template("studies/rules.html", study=study, form=form)
+    feedback_form = FeedbackForm(obj=study, formdata=None)
+    return render_template(
+        "studies/rules.html", study=study, form=form, feedback_form=feedback_form
+    )
+
+
+@bp.route("/studies/<int:study_id>/feedback", methods=["POST"])
+@login_required
+def feedback_setting(study_id: int):
+    """Save how the feedback looks; kept apart from the rules, which round 1 fixes."""
+    study = get_study(study_id)
+    form = FeedbackForm()
+    if form.validate_on_submit():
+        studies.set_feedback_by_group(current_user, study, form.feedback_by_group.data)
+        db.session.commit()
+        flash(_("Feedback setting saved."), "success")
+    else:
+        flash(_("The feedback setting was not saved; please try again."), "error")
+    return redirect(url_for("studies.rules", study_id=study.id))
 
 
 @bp.post("/studies/<int:study_id>/rounds")
