@@ -868,6 +868,17 @@ def test_feedback_by_group_shows_no_group_a_reader_could_work_out(client, app):
     assert "politie" not in html
 
 
+def test_feedback_by_group_counts_ratings_not_no_opinion(client, app):
+    # Five in "politie", but one said "no opinion": four ratings are too few to name, and
+    # naming both other groups would give them away, so only one of those is named.
+    panel = {"gemeente": (4,) * 5, "politie": (2, 2, 3, 1, None), "zorg": (5,) * 5}
+    enter(client, grouped_panel(panel, own="zorg"))
+    html = client.get("/q/").get_data(as_text=True)
+    assert group_row(html, "zorg") is not None
+    assert group_row(html, "gemeente") is None
+    assert "politie" not in html
+
+
 def test_feedback_by_group_names_the_own_group_only_if_it_is_shown(client, app):
     panel = {"gemeente": (4,) * 5, "politie": (2,) * 5, "rechtspraak": (3, 3), "zorg": (1,) * 3}
     enter(client, grouped_panel(panel, own="rechtspraak"))

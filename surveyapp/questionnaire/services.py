@@ -441,10 +441,11 @@ def summarise_groups(
 ) -> tuple[GroupFeedback, ...]:
     """Return the figures of each panel group that the anonymity rule lets the page name.
 
-    Every expert who answered, with a rating or "no opinion", counts towards shown_groups,
-    as on the results page; rationales are never split by group.
+    Only experts who gave a rating count towards shown_groups, as for the whole panel's
+    result: a group of five of whom four said "no opinion" would show one person's rating.
+    Rationales are never split by group.
     """
-    answered = [a for a in answers if a.value is not None or a.no_opinion]
+    answered = [a for a in answers if a.value is not None and not a.no_opinion]
     shown = shown_groups({str(a.member_id): a.group for a in answered}, settings.min_group_size)
     groups = []
     for name in sorted(shown, key=str.casefold):
