@@ -120,7 +120,8 @@ def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, 
     section = make_section(study, "1.3", "Beleid vs. uitvoering")
     gemeente, politie = make_group(study, "gemeente"), make_group(study, "politie")
     member = make_member(study, language="nl", group=gemeente)
-    others = [make_member(study, group=gemeente if n < 2 else politie) for n in range(5)]
+    # Three ratings in each group, and one "no opinion" in gemeente.
+    others = [make_member(study, group=politie if 2 <= n < 5 else gemeente) for n in range(6)]
     first = make_round(
         study,
         items=[likert("Beleid en uitvoering lopen uiteen.", section_id=section.id)],
@@ -128,7 +129,7 @@ def test_questionnaire_pages_have_no_accessibility_violations(live_server: str, 
     )
     statement = first.items[0]
     make_response(member, first, {statement: 3})
-    for other, value in zip(others, (2, 4, 4, 5, None), strict=True):
+    for other, value in zip(others, (2, 4, 4, 5, 3, None), strict=True):
         response = make_response(other, first, {statement: value})
         response.answers[0].rationale = f"Toelichting bij {value}"
     db.session.commit()
