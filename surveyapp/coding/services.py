@@ -27,7 +27,7 @@ from surveyapp.models import (
     Study,
     Theme,
 )
-from surveyapp.studies.services import StudyError, add_item, create_round
+from surveyapp.studies.services import StudyError, add_item, next_draft_round
 
 
 def open_items(study: Study) -> list[tuple[Item, int]]:
@@ -185,16 +185,6 @@ def reset_quote_order(actor: Coordinator, section: Theme, group: int) -> None:
     for quote in group_quotes(section.id, group):
         quote.position = None
     record_action(actor, "quote.order_reset", section.study, section=section.number, group=group)
-
-
-def next_draft_round(actor: Coordinator, study: Study) -> Round:
-    """Return the study's draft round, adding one after the last closed round if needed."""
-    latest = study.rounds[-1] if study.rounds else None
-    if latest is not None and latest.state is RoundState.DRAFT:
-        return latest
-    if latest is not None and latest.state is RoundState.OPEN:
-        raise StudyError(_l("close the open round before preparing statements for the next one"))
-    return create_round(actor, study)
 
 
 def create_statement(

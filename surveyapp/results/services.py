@@ -21,7 +21,7 @@ from surveyapp.stats import (
 )
 from surveyapp.stats import should_retire as stop_rule_met
 from surveyapp.stats.frames import lineage_roots, rating_frame, study_settings
-from surveyapp.studies.services import StudyError, add_item, create_round
+from surveyapp.studies.services import StudyError, add_item, next_draft_round
 
 
 @dataclass(frozen=True)
@@ -149,10 +149,7 @@ def prepare_next_round(
     if not closed:
         raise StudyError(_l("close a round first"))
     source = closed[-1]
-    later = [r for r in study.rounds if r.number > source.number]
-    if any(r.state is not RoundState.DRAFT for r in later):
-        raise StudyError(_l("the next round is open already"))
-    target = later[0] if later else create_round(actor, study)
+    target = next_draft_round(actor, study)
     carried_before = {item.previous_item_id for item in target.items}
     carried = [
         add_item(

@@ -264,6 +264,19 @@ def create_round(
     return round_
 
 
+def next_draft_round(actor: Coordinator, study: Study) -> Round:
+    """Return the study's draft round, adding one after the last closed round if needed.
+
+    Statements made while coding and statements carried forward both go there.
+    """
+    latest = study.rounds[-1] if study.rounds else None
+    if latest is not None and latest.state is RoundState.DRAFT:
+        return latest
+    if latest is not None and latest.state is RoundState.OPEN:
+        raise StudyError(_l("close the open round before preparing statements for the next one"))
+    return create_round(actor, study)
+
+
 def add_item(
     actor: Coordinator,
     round_: Round,
