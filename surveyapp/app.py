@@ -25,6 +25,7 @@ from surveyapp import config as default_config
 from surveyapp.auth.services import load_coordinator
 from surveyapp.database import configure_sqlite, database_url
 from surveyapp.extensions import babel, csrf, db, limiter, login_manager, migrate
+from surveyapp.models.base import DISPLAY_ZONE
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -68,7 +69,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
-    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: "Europe/Amsterdam")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=lambda: DISPLAY_ZONE.key)
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale())
 
     app.register_blueprint(auth.bp)

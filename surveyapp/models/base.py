@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
@@ -16,6 +17,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Times are stored in UTC and shown, and typed by coordinators, in the Netherlands' time.
+DISPLAY_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 def utcnow() -> datetime:

@@ -8,7 +8,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 from babel.numbers import format_decimal
@@ -33,10 +32,9 @@ from surveyapp.models import (
     Study,
     Theme,
 )
+from surveyapp.models.base import DISPLAY_ZONE
 from surveyapp.questionnaire.services import scale_labels
 from surveyapp.results.services import StatementFigures, study_results
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def gather_anthology(study: Study) -> book.Anthology:
@@ -80,7 +78,7 @@ def _gather(study: Study) -> book.Anthology:
         title=study.title,
         subtitle=study.subtitle or None,
         organisation=study.organisation or None,
-        date=(study.rounds[-1].closed_at or study.created_at).astimezone(AMSTERDAM).date()
+        date=(study.rounds[-1].closed_at or study.created_at).astimezone(DISPLAY_ZONE).date()
         if study.rounds
         else None,
         footer=study.footer,
@@ -192,7 +190,7 @@ def _methods(study: Study, statements: list[StatementFigures]) -> book.Methods:
         rounds=tuple(rounds),
         consensus_rule=study.consensus_rule,
         rule_fixed_at=format_datetime(
-            study.rule_fixed_at, "d MMMM yyyy HH:mm", tzinfo=AMSTERDAM, locale=study.language
+            study.rule_fixed_at, "d MMMM yyyy HH:mm", tzinfo=DISPLAY_ZONE, locale=study.language
         )
         if study.rule_fixed_at
         else None,

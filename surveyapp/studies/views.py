@@ -1,6 +1,5 @@
 import io
 from datetime import UTC
-from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
@@ -20,6 +19,7 @@ from surveyapp.models import (
     Study,
     utcnow,
 )
+from surveyapp.models.base import DISPLAY_ZONE
 from surveyapp.studies import bp
 from surveyapp.studies import services as studies
 from surveyapp.studies.forms import (
@@ -48,9 +48,6 @@ STATE_LABELS = {
 def state_label(state: RoundState) -> str:
     """The translated name of a round state: {{ round.state|state_label }}."""
     return str(STATE_LABELS[state])
-
-
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")  # coordinators type times in the Netherlands' time
 
 
 def get_study(study_id: int) -> Study:
@@ -344,7 +341,7 @@ def round_page(study_id: int, number: int):
     round_ = get_round(study, number)
     close_form = CloseTimeForm()
     if round_.closes_at is not None:
-        close_form.closes_at.data = round_.closes_at.astimezone(AMSTERDAM).replace(tzinfo=None)
+        close_form.closes_at.data = round_.closes_at.astimezone(DISPLAY_ZONE).replace(tzinfo=None)
     return render_template(
         "studies/round.html",
         study=study,
@@ -437,7 +434,7 @@ def set_close_time(study_id: int, number: int):
         return redirect(url_for("studies.round_page", study_id=study.id, number=number))
     closes_at = form.closes_at.data
     if closes_at is not None:  # typed in the Netherlands' time, stored in UTC
-        closes_at = closes_at.replace(tzinfo=AMSTERDAM).astimezone(UTC)
+        closes_at = closes_at.replace(tzinfo=DISPLAY_ZONE).astimezone(UTC)
     try:
         studies.set_close_time(current_user, round_, closes_at, utcnow())
     except studies.StudyError as error:
